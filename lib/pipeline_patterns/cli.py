@@ -1,0 +1,150 @@
+"""python -m pipeline_patterns: the native stack, the notebook runner and setup."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeline_patterns.stack.errors import StackError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise SystemExit(1)
+
+
+@click.group(help=__doc__)
+def app() -> None:
+    pass
+
+
+@app.group()
+def stack() -> None:
+    """The native stack: Kafka, Connect/Debezium, PostgreSQL, Spark."""
+
+
+@stack.command()
+@click.option("--brokers", type=click.Choice(["1", "3"]), default="1", show_default=True,
+              help="1, or 3 for a three-node KRaft cluster on this host.")
+@click.option("--spark-cluster", is_flag=True, help="Also start a Spark master + worker (127.0.0.1:7077).")
+def up(brokers: str, spark_cluster: bool) -> None:
+    """Start the stack (a no-op for what already runs) and wait until it answers."""
+    from pipeline_patterns.stack import Stack
+
+    t0 = time.monotonic()
+    try:
+        timings = Stack(echo=console.print).up(brokers=int(brokers), spark_cluster=spark_cluster)
+    except StackError as exc:
+        _fail(exc)
+    if all(v == 0.0 for v in timings.values()):
+        console.print("stack: already running (nothing to do)")
+    console.print(f"stack: up in {time.monotonic() - t0:.1f}s")
+
+
+@stack.command()
+def down() -> None:
+    """Stop every process the kit started; leave no listener behind."""
+    from pipeline_patterns.stack import Stack
+
+    try:
+        stopped = Stack().down()
+    except StackError as exc:
+        _fail(exc)
+    console.print(f"stack: stopped {', '.join(stopped) if stopped else 'nothing (it was not running)'}")
+
+
+@stack.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Each service's state (running, paused, crashed, stopped), pid, ports and log.
+
+    Exits 1 when a service has crashed.
+    """
+    from pipeline_patterns.stack import Stack
+
+    rows = Stack().status()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        table = Table("service", "state", "pid", "ports", "log")
+        colours = {"running": "green", "paused": "yellow", "crashed": "red", "stopped": "dim"}
+        for row in rows:
+            ports = " ".join(f"{p}{'' if up else ' (closed)'}" for p, up in zip(row["ports"], row["listening"]))
+            table.add_row(row["service"], f"[{colours[row['state']]}]{row['state']}[/]", str(row["pid"] or ""),
+                          ports, row["log"] or "")
+        console.print(table)
+    if any(row["state"] == "crashed" for row in rows):
+        raise SystemExit(1)
+
+
+def _fault(action: str, service: str) -> None:
+    from pipeline_patterns.stack import Stack
+
+    try:
+        done = getattr(Stack(), action)(service)
+    except StackError as exc:
+        _fail(exc)
+    console.print(f"stack: {action} {', '.join(done)}")
+
+
+@stack.command()
+@click.argument("service")
+def kill(service: str) -> None:
+    """kill -9 SERVICE (kafka means every broker); status then says crashed."""
+    _fault("kill", service)
+
+
+@stack.command()
+@click.argument("service")
+def pause(service: str) -> None:
+    """SIGSTOP SERVICE: it keeps its ports but answers nothing."""
+    _fault("pause", service)
+
+
+@stack.command()
+@click.argument("service")
+def resume(service: str) -> None:
+    """SIGCONT a paused SERVICE."""
+    _fault("resume", service)
+
+
+@app.command("run")
+@click.argument("notebooks", nargs=-1)
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="A papermill parameter for every notebook (repeatable).")
+def run_command(notebooks: tuple[str, ...], parameters: tuple[tuple[str, str], ...]) -> None:
+    """Execute NOTEBOOKS (names, prefixes like 00, or paths; default all) into runs/<UTC timestamp>/."""
+    from pipeline_patterns import runner
+
+    try:
+        chosen = runner.find_notebooks(list(notebooks))
+    except FileNotFoundError as exc:
+        _fail(exc)
+    params = {name: runner.parse_value(value) for name, value in parameters}
+    out_dir, results = runner.run(chosen, params)
+    table = Table("notebook", "status", "seconds", "error", title=f"run {out_dir.name}")
+    for r in results:
+        table.add_row(r.notebook, "[green]ok[/]" if r.status == "ok" else "[red]failed[/]", f"{r.seconds:.1f}",
+                      (r.error or "")[:160])
+    console.print(table)
+    console.print(f"report: {out_dir}/summary.json (HTML beside it; runs/latest points here)")
+    if any(r.status != "ok" for r in results):
+        raise SystemExit(1)
+
+
+@app.command()
+def setup() -> None:
+    """Resolve jars, check Java, install PostgreSQL when missing, create .env, register the kernel."""
+    from pipeline_patterns import bootstrap
+
+    try:
+        bootstrap.setup(echo=console.print)
+    except StackError as exc:
+        _fail(exc)

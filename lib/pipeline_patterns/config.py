@@ -1,0 +1,84 @@
+"""One typed settings object, read from the environment and the project's `.env`.
+
+The names are the ecosystem's own: Kafka's bootstrap servers, libpq's ``PG*``
+variables, Spark's master URL. Reading settings never connects to anything.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+"""The kit's checkout (the package is installed editable from ``lib/``)."""
+
+
+class Settings(BaseSettings):
+    """Where the services are and where the kit keeps its files."""
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_DIR / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_connect_url: str = Field("http://127.0.0.1:8083", alias="KAFKA_CONNECT_URL")
+    pghost: str = Field("127.0.0.1", alias="PGHOST")
+    pgport: int = Field(5432, alias="PGPORT")
+    pgdatabase: str = Field("pipelines", alias="PGDATABASE")
+    pguser: str = Field("pipelines", alias="PGUSER")
+    pgpassword: SecretStr = Field(SecretStr("change-me-pipelines"), alias="PGPASSWORD")
+    spark_master: str = Field("local[*]", alias="SPARK_MASTER")
+    lake_dir: Path = Field(Path("data/lake"), alias="LAKE_DIR")
+    stack_dir: Path = Field(Path("var"), alias="STACK_STATE_DIR")
+    """Data, logs and pid files of the native stack (git-ignored)."""
+
+    def resolve(self, path: Path) -> Path:
+        """A settings path made absolute against the project directory."""
+        return path if path.is_absolute() else PROJECT_DIR / path
+
+    @property
+    def lake_path(self) -> Path:
+        return self.resolve(self.lake_dir)
+
+    @property
+    def stack_path(self) -> Path:
+        return self.resolve(self.stack_dir)
+
+    @property
+    def kafka_port(self) -> int:
+        """Port of the first bootstrap server, where the native broker listens."""
+        first = self.kafka_bootstrap_servers.split(",")[0].strip()
+        return int(first.rsplit(":", 1)[1])
+
+    @property
+    def connect_port(self) -> int:
+        return urlsplit(self.kafka_connect_url).port or 8083
+
+    @property
+    def jdbc_url(self) -> str:
+        return f"jdbc:postgresql://{self.pghost}:{self.pgport}/{self.pgdatabase}"
+
+    def jdbc_properties(self) -> dict[str, str]:
+        return {
+            "user": self.pguser,
+            "password": self.pgpassword.get_secret_value(),
+            "driver": "org.postgresql.Driver",
+        }
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings, read once per process."""
+    return Settings()
+
+
+@cache
+def versions() -> dict:
+    """The pinned versions from ``stack/versions.toml``."""
+    with open(PROJECT_DIR / "stack" / "versions.toml", "rb") as f:
+        return tomllib.load(f)

@@ -1,0 +1,194 @@
+"""``Stack``: up, down, status and the fault controls (kill, pause, resume)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+from pipeline_patterns.config import Settings, get_settings
+from pipeline_patterns.stack import preflight
+from pipeline_patterns.stack.errors import StackError
+from pipeline_patterns.stack.processes import PidFiles, State, signal_service, tail
+from pipeline_patterns.stack.services import Context, KafkaNode, Layout, Service, is_transient, services_for
+
+READY_DEADLINE_S = 180.0
+
+
+class Stack:
+    """The native stack described by the settings and a saved layout."""
+
+    def __init__(self, settings: Settings | None = None, echo: Callable[[str], None] = print) -> None:
+        self.settings = settings or get_settings()
+        self.var = self.settings.stack_path
+        self.pids = PidFiles(self.var / "pids")
+        self.echo = echo
+
+    # -- layout -------------------------------------------------------------------
+    @property
+    def layout_file(self):
+        return self.var / "stack.json"
+
+    def saved_layout(self) -> Layout | None:
+        if not self.layout_file.exists():
+            return None
+        return Layout(**json.loads(self.layout_file.read_text()))
+
+    def context(self, layout: Layout | None = None) -> Context:
+        return Context(self.settings, layout or self.saved_layout() or Layout())
+
+    def services(self, layout: Layout | None = None) -> list[Service]:
+        return services_for(self.context(layout))
+
+    def select(self, name: str) -> list[Service]:
+        """Services by name; ``kafka`` means every broker."""
+        services = self.services()
+        chosen = [s for s in services if s.name == name or (name == "kafka" and isinstance(s, KafkaNode))]
+        if not chosen:
+            raise StackError(f"No service named {name!r}; expected one of: kafka, "
+                             + ", ".join(s.name for s in services) + ".")
+        return chosen
+
+    # -- up -----------------------------------------------------------------------
+    def up(self, brokers: int = 1, spark_cluster: bool = False) -> dict[str, float]:
+        """Start what is not running and wait until every service answers.
+
+        Returns the seconds each service took to become ready (0 for one already up).
+        """
+        wanted = Layout(brokers=brokers, spark_cluster=spark_cluster)
+        saved = self.saved_layout()
+        if saved and saved.brokers != brokers and self._any_alive(saved):
+            raise StackError(
+                f"The stack is running with {saved.brokers} Kafka broker(s); you asked for {brokers}. "
+                "Run `make down` (or `python -m pipeline_patterns stack down`) first."
+            )
+        if saved and saved.spark_cluster and not spark_cluster:
+            wanted.spark_cluster = True  # keep a running Spark cluster in the layout
+        ctx = self.context(wanted)
+        ctx.java = preflight.check_java()
+        services = services_for(ctx)
+        self.var.mkdir(parents=True, exist_ok=True)
+        self.layout_file.write_text(json.dumps(asdict(wanted)))
+
+        timings: dict[str, float] = {}
+        started: dict[str, float] = {}
+        for service in services:
+            state = self.pids.state(service.name)
+            if state is State.RUNNING:
+                continue
+            if state is State.PAUSED:
+                signal_service(self.pids.read(service.name), signal.SIGCONT)
+                continue
+            for port, setting in service.ports:
+                preflight.check_port_free(port, service.name, setting)
+            started[service.name] = time.monotonic()
+            self.pids.write(service.name, service.start(ctx))
+            if not isinstance(service, KafkaNode):
+                self._wait_ready(service, ctx, started, timings)
+            elif service.node == ctx.layout.brokers:  # a KRaft quorum needs its voters up together
+                for node in (s for s in services if isinstance(s, KafkaNode)):
+                    self._wait_ready(node, ctx, started, timings)
+        for service in services:
+            if service.name not in timings:
+                self._wait_ready(service, ctx, {}, timings)
+        return timings
+
+    def _wait_ready(self, service: Service, ctx: Context, started: dict[str, float],
+                    timings: dict[str, float]) -> None:
+        t0 = started.get(service.name, time.monotonic())
+
+        def attempt() -> None:
+            if self.pids.state(service.name) is State.CRASHED:
+                record = self.pids.read(service.name)
+                raise StackError(f"{service.name} exited while starting. Last lines of {record.log}:\n"
+                                 f"{tail(record.log)}")
+            service.check_ready(ctx)
+
+        try:
+            for attempt_ctx in Retrying(stop=stop_after_delay(READY_DEADLINE_S), wait=wait_fixed(0.5),
+                                        retry=retry_if_exception(is_transient), reraise=True):
+                with attempt_ctx:
+                    attempt()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            record = self.pids.read(service.name)
+            raise StackError(
+                f"{service.name} did not become ready within {READY_DEADLINE_S:.0f}s "
+                f"(last error: {exc}). Last lines of {record.log if record else 'its log'}:\n"
+                f"{tail(record.log) if record else ''}"
+            ) from exc
+        timings[service.name] = round(time.monotonic() - t0, 1) if service.name in started else 0.0
+        if service.name in started:
+            self.echo(f"{service.name:<13} ready in {timings[service.name]:>5.1f}s")
+
+    # -- down / status -------------------------------------------------------------
+    def _any_alive(self, layout: Layout) -> bool:
+        return any(self.pids.state(s.name) in (State.RUNNING, State.PAUSED) for s in self.services(layout))
+
+    def down(self) -> list[str]:
+        """Stop every process the kit started, newest first. Returns the names stopped."""
+        ctx = self.context()
+        stopped = []
+        for service in reversed(services_for(ctx)):
+            record = self.pids.read(service.name)
+            if record is None:
+                continue
+            if record.process() is not None:
+                service.stop(ctx, record)
+                stopped.append(service.name)
+            self.pids.remove(service.name)
+        busy = [f"{port} ({preflight.port_owner(port)})" for s in services_for(ctx) for port, _ in s.ports
+                if not preflight.port_is_free(port) and s.name in stopped]
+        if busy:
+            raise StackError("Stopped the stack, but these ports still have listeners: " + ", ".join(busy))
+        self.layout_file.unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> list[dict]:
+        """One row per service: name, state, pid, ports, whether each port listens, log."""
+        rows = []
+        for service in self.services():
+            record = self.pids.read(service.name)
+            state = self.pids.state(service.name)
+            rows.append({
+                "service": service.name,
+                "state": state.value,
+                "pid": record.pid if record else None,
+                "ports": [port for port, _ in service.ports],
+                "listening": [not preflight.port_is_free(port) for port, _ in service.ports],
+                "log": record.log if record else None,
+            })
+        return rows
+
+    # -- fault controls ---------------------------------------------------------------
+    def _signal(self, name: str, sig: signal.Signals) -> list[str]:
+        done = []
+        for service in self.select(name):
+            record = self.pids.read(service.name)
+            if record is None or record.process() is None:
+                raise StackError(f"{service.name} is not running (state: {self.pids.state(service.name).value}).")
+            signal_service(record, sig)
+            done.append(service.name)
+        return done
+
+    def kill(self, name: str) -> list[str]:
+        """kill -9 the service; ``status`` then reports it as crashed."""
+        killed = self._signal(name, signal.SIGKILL)
+        for service_name in killed:
+            record = self.pids.read(service_name)
+            proc = record.process()
+            if proc is not None:
+                proc.wait(timeout=10)
+        return killed
+
+    def pause(self, name: str) -> list[str]:
+        """SIGSTOP: the process keeps its sockets but answers nothing."""
+        return self._signal(name, signal.SIGSTOP)
+
+    def resume(self, name: str) -> list[str]:
+        return self._signal(name, signal.SIGCONT)
