@@ -240,9 +240,17 @@ class Connect(Service):
             "rest.advertised.host.name": "127.0.0.1",
             "rest.advertised.port": port,
             "plugin.path": plugins,
+            # Connectors say "${env:PGPASSWORD}" instead of carrying the password in their
+            # config (which Connect's REST API shows to anyone who asks).
+            "config.providers": "env",
+            "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+            "config.providers.env.param.allowlist.pattern": "^PG(PASSWORD|USER|DATABASE|HOST|PORT)$",
         })
+        s = ctx.settings
+        env = {"PGPASSWORD": s.pgpassword.get_secret_value(), "PGUSER": s.pguser, "PGDATABASE": s.pgdatabase,
+               "PGHOST": s.pghost, "PGPORT": str(s.pgport)}
         return spawn(_jvm(ctx, "512m", "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
-                     ctx.log(self.name))
+                     ctx.log(self.name), env=env)
 
     def check_ready(self, ctx: Context) -> None:
         response = requests.get(f"{ctx.settings.kafka_connect_url}/connector-plugins", timeout=5)

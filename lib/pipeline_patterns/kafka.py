@@ -1,0 +1,115 @@
+"""Kafka clients built from the settings (kafka-python).
+
+Helpers only: each pattern module states its own delivery guarantee. Defaults here
+are the safe ones (``acks="all"``, idempotence on, no auto commit).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from pipeline_patterns.config import Settings, get_settings
+
+
+def _servers(settings: Settings | None) -> list[str]:
+    return (settings or get_settings()).kafka_bootstrap_servers.split(",")
+
+
+def admin(settings: Settings | None = None, **config: Any) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=_servers(settings), client_id="pipeline-patterns-admin", **config)
+
+
+def producer(settings: Settings | None = None, **config: Any) -> KafkaProducer:
+    """A producer with ``acks=all`` and idempotence on unless overridden."""
+    defaults = {"acks": "all", "enable_idempotence": True, "linger_ms": 5}
+    return KafkaProducer(bootstrap_servers=_servers(settings), **{**defaults, **config})
+
+
+def json_producer(settings: Settings | None = None, **config: Any) -> KafkaProducer:
+    """A producer serialising values as JSON and string keys as UTF-8."""
+    return producer(
+        settings,
+        key_serializer=lambda k: None if k is None else str(k).encode(),
+        value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode(),
+        **config,
+    )
+
+
+def consumer(*topics: str, settings: Settings | None = None, **config: Any) -> KafkaConsumer:
+    """A consumer reading from the earliest offset, without auto commit unless overridden."""
+    defaults = {"auto_offset_reset": "earliest", "enable_auto_commit": False, "consumer_timeout_ms": 10_000}
+    return KafkaConsumer(*topics, bootstrap_servers=_servers(settings), **{**defaults, **config})
+
+
+def create_topic(name: str, partitions: int = 1, replication_factor: int = 1,
+                 configs: dict[str, str] | None = None, settings: Settings | None = None) -> bool:
+    """Create a topic if it does not exist. Returns True when this call created it."""
+    client = admin(settings)
+    try:
+        client.create_topics([NewTopic(name, partitions, replication_factor, topic_configs=configs or {})])
+        return True
+    except TopicAlreadyExistsError:
+        return False
+    finally:
+        client.close()
+
+
+def read_all(topic: str, settings: Settings | None = None, **config: Any) -> list:
+    """Every record in ``topic`` up to the end offsets seen at the call (bounded, no group)."""
+    c = consumer(settings=settings, **config)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
+        if not partitions:
+            return []
+        c.assign(partitions)
+        c.seek_to_beginning(*partitions)
+        end = c.end_offsets(partitions)
+        records = []
+        while any(c.position(tp) < end[tp] for tp in partitions):
+            for batch in c.poll(timeout_ms=1000).values():
+                records.extend(batch)
+        return records
+    finally:
+        c.close()
+
+
+def wait_for_records(topic: str, predicate, timeout_s: float = 60.0, settings: Settings | None = None,
+                     **config: Any) -> list:
+    """Poll ``topic`` from the beginning until a record satisfies ``predicate`` (or time out)."""
+    import time
+
+    c = consumer(topic, settings=settings, consumer_timeout_ms=int(timeout_s * 1000), **config)
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    try:
+        while time.monotonic() < deadline:
+            for batch in c.poll(timeout_ms=500).values():
+                seen.extend(batch)
+                if any(predicate(r) for r in batch):
+                    return seen
+        raise TimeoutError(f"no record in {topic!r} matched within {timeout_s:.0f}s ({len(seen)} seen)")
+    finally:
+        c.close()
+
+
+def topic_names(settings: Settings | None = None) -> set[str]:
+    client = admin(settings)
+    try:
+        return set(client.list_topics())
+    finally:
+        client.close()
+
+
+def produce_json(topic: str, rows: Iterable[dict], key: str | None = None, settings: Settings | None = None) -> int:
+    """Send rows as JSON (keyed by ``row[key]`` when given), flush, return the count acknowledged."""
+    p = json_producer(settings)
+    futures = [p.send(topic, key=row.get(key) if key else None, value=row) for row in rows]
+    p.flush()
+    p.close()
+    return sum(1 for f in futures if f.get(timeout=30))
