@@ -27,7 +27,7 @@ SPARK_JAR_EXCLUDES = {"commons-logging"}
 
 def _artifact_name(jar: str) -> str:
     """``kafka-clients-3.9.1.jar`` -> ``kafka-clients``."""
-    return re.sub(r"-\d[\w.\-]*\.jar$", "", jar)
+    return re.sub(r"-\d+(\.\d+)+(-[\w.]+)?\.jar$", "", jar)
 
 
 def _inputs_digest() -> str:

@@ -73,13 +73,15 @@ def status(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
-        table = Table("service", "state", "pid", "ports", "log")
+        table = Table("service", "state", "pid", "ports", "RSS MiB", "log")
         colours = {"running": "green", "paused": "yellow", "crashed": "red", "stopped": "dim"}
         for row in rows:
             ports = " ".join(f"{p}{'' if up else ' (closed)'}" for p, up in zip(row["ports"], row["listening"]))
             table.add_row(row["service"], f"[{colours[row['state']]}]{row['state']}[/]", str(row["pid"] or ""),
-                          ports, row["log"] or "")
+                          ports, f"{row['rss_mb']:.0f}" if row["rss_mb"] is not None else "", row["log"] or "")
         console.print(table)
+        total = sum(row["rss_mb"] or 0 for row in rows)
+        console.print(f"total RSS of the stack's processes: {total:.0f} MiB")
     if any(row["state"] == "crashed" for row in rows):
         raise SystemExit(1)
 
@@ -140,11 +142,15 @@ def run_command(notebooks: tuple[str, ...], parameters: tuple[tuple[str, str], .
 
 
 @app.command()
-def setup() -> None:
+@click.option("--jars-only", is_flag=True, help="Only resolve the jars (used by the JupyterLab image).")
+def setup(jars_only: bool) -> None:
     """Resolve jars, check Java, install PostgreSQL when missing, create .env, register the kernel."""
     from pipeline_patterns import bootstrap
 
     try:
-        bootstrap.setup(echo=console.print)
+        if jars_only:
+            bootstrap.resolve_jars(echo=console.print)
+        else:
+            bootstrap.setup(echo=console.print)
     except StackError as exc:
         _fail(exc)

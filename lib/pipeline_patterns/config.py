@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     pgdatabase: str = Field("pipelines", alias="PGDATABASE")
     pguser: str = Field("pipelines", alias="PGUSER")
     pgpassword: SecretStr = Field(SecretStr("change-me-pipelines"), alias="PGPASSWORD")
+    connect_pghost: str | None = Field(None, alias="CONNECT_PGHOST")
+    """PostgreSQL's host as Kafka Connect sees it (``postgres`` in compose); default PGHOST."""
     spark_master: str = Field("local[*]", alias="SPARK_MASTER")
     lake_dir: Path = Field(Path("data/lake"), alias="LAKE_DIR")
     stack_dir: Path = Field(Path("var"), alias="STACK_STATE_DIR")

@@ -25,7 +25,7 @@ def debezium_postgres_config(topic_prefix: str, tables: list[str], slot: str,
     return {
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "plugin.name": "pgoutput",
-        "database.hostname": s.pghost,
+        "database.hostname": s.connect_pghost or s.pghost,
         "database.port": str(s.pgport),
         "database.user": s.pguser,
         "database.password": "${env:PGPASSWORD}",

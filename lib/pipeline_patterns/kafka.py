@@ -6,13 +6,13 @@ are the safe ones (``acks="all"``, idempotence on, no auto commit).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
+from kafka.serializer import DefaultSerializer, JsonSerializer
 
 from pipeline_patterns.config import Settings, get_settings
 
@@ -32,13 +32,8 @@ def producer(settings: Settings | None = None, **config: Any) -> KafkaProducer:
 
 
 def json_producer(settings: Settings | None = None, **config: Any) -> KafkaProducer:
-    """A producer serialising values as JSON and string keys as UTF-8."""
-    return producer(
-        settings,
-        key_serializer=lambda k: None if k is None else str(k).encode(),
-        value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode(),
-        **config,
-    )
+    """A producer serialising values as JSON and string keys as UTF-8 (kafka-python's serializers)."""
+    return producer(settings, key_serializer=DefaultSerializer(), value_serializer=JsonSerializer(), **config)
 
 
 def consumer(*topics: str, settings: Settings | None = None, **config: Any) -> KafkaConsumer:

@@ -10,9 +10,10 @@ from pipeline_patterns.config import Settings, get_settings
 def connect(settings: Settings | None = None, **kwargs) -> psycopg.Connection:
     """A new connection as the kit's user over TCP (scram password from ``.env``)."""
     s = settings or get_settings()
+    kwargs.setdefault("connect_timeout", 10)
     return psycopg.connect(
         host=s.pghost, port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
-        password=s.pgpassword.get_secret_value(), connect_timeout=10, **kwargs,
+        password=s.pgpassword.get_secret_value(), **kwargs,
     )
 
 

@@ -11,9 +11,12 @@ from dataclasses import asdict
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from pipeline_patterns.config import Settings, get_settings
+from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
-from pipeline_patterns.stack.processes import PidFiles, State, signal_service, tail
+import psutil
+
+from pipeline_patterns.stack.processes import PidFiles, State, group_members, signal_service, tail
 from pipeline_patterns.stack.services import Context, KafkaNode, Layout, Service, is_transient, services_for
 
 READY_DEADLINE_S = 180.0
@@ -161,9 +164,20 @@ class Stack:
                 "pid": record.pid if record else None,
                 "ports": [port for port, _ in service.ports],
                 "listening": [not preflight.port_is_free(port) for port, _ in service.ports],
+                "rss_mb": self._rss_mb(record) if state in (State.RUNNING, State.PAUSED) else None,
                 "log": record.log if record else None,
             })
         return rows
+
+    @staticmethod
+    def _rss_mb(record) -> float:
+        total = 0
+        for proc in group_members(record):
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        return round(total / 2**20, 1)
 
     # -- fault controls ---------------------------------------------------------------
     def _signal(self, name: str, sig: signal.Signals) -> list[str]:
@@ -181,9 +195,7 @@ class Stack:
         killed = self._signal(name, signal.SIGKILL)
         for service_name in killed:
             record = self.pids.read(service_name)
-            proc = record.process()
-            if proc is not None:
-                proc.wait(timeout=10)
+            wait_until(lambda: record.process() is None, 30, f"{service_name} to exit after SIGKILL", 0.1)
         return killed
 
     def pause(self, name: str) -> list[str]:

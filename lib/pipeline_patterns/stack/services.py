@@ -69,7 +69,6 @@ class Context:
         return min(3, self.layout.brokers)
 
 
-@dataclass
 class NotReady(Exception):
     """The service answered, but is not ready yet (polled again until the deadline)."""
 

@@ -1,0 +1,35 @@
+"""Start the native stack for tests that need it; stop it after only if we started it.
+
+Integration, reliability and notebook tests need the real services. The check runs
+once after collection, so ``pytest tests/unit`` never touches the stack.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "notebooks/")
+_started_by_tests = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _started_by_tests
+    if session.config.option.collectonly:
+        return
+    needs = any(any(part in item.nodeid for part in NEEDS_STACK) for item in session.items)
+    if not needs:
+        return
+    from pipeline_patterns.stack import Stack
+    from pipeline_patterns.stack.processes import State
+
+    stack = Stack()
+    was_running = all(row["state"] == State.RUNNING.value for row in stack.status())
+    stack.up()
+    _started_by_tests = not was_running
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _started_by_tests:
+        from pipeline_patterns.stack import Stack
+
+        Stack().down()

@@ -1,0 +1,64 @@
+"""The generated service configs, without starting anything."""
+
+from __future__ import annotations
+
+from pipeline_patterns.config import Settings
+from pipeline_patterns.stack.services import Connect, Context, KafkaNode, Layout, Postgres, is_transient, services_for
+
+
+def ctx(brokers: int = 1, spark: bool = False) -> Context:
+    return Context(Settings(_env_file=None), Layout(brokers=brokers, spark_cluster=spark))
+
+
+def test_single_node_kraft_config():
+    c = ctx()
+    props = KafkaNode(1, c).properties(c)
+    assert props["process.roles"] == "broker,controller"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
+    assert props["offsets.topic.replication.factor"] == 1
+    assert props["transaction.state.log.min.isr"] == 1
+
+
+def test_three_node_cluster_ports_quorum_and_replication():
+    c = ctx(brokers=3)
+    nodes = [KafkaNode(n, c) for n in (1, 2, 3)]
+    assert [n.ports[0][0] for n in nodes] == [9092, 9094, 9096]
+    assert [n.ports[1][0] for n in nodes] == [9093, 9095, 9097]
+    props = nodes[2].properties(c)
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097"
+    assert props["offsets.topic.replication.factor"] == 3
+    assert props["transaction.state.log.min.isr"] == 2
+    assert c.bootstrap == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+
+
+def test_every_listener_is_loopback():
+    c = ctx(brokers=3, spark=True)
+    for service in services_for(c):
+        if isinstance(service, KafkaNode):
+            assert all(part.split("://")[1].startswith("127.0.0.1:")
+                       for part in service.properties(c)["listeners"].split(","))
+
+
+def test_services_in_start_order():
+    assert [s.name for s in services_for(ctx())] == ["postgres", "kafka-1", "connect"]
+    assert [s.name for s in services_for(ctx(3, True))] == [
+        "postgres", "kafka-1", "kafka-2", "kafka-3", "connect", "spark-master", "spark-worker"]
+
+
+def test_ports_follow_the_settings(monkeypatch):
+    monkeypatch.setenv("PGPORT", "15432")
+    monkeypatch.setenv("KAFKA_CONNECT_URL", "http://127.0.0.1:18083")
+    c = Context(Settings(_env_file=None), Layout())
+    assert Postgres(c).ports == [(15432, "PGPORT")]
+    assert Connect(c).ports == [(18083, "KAFKA_CONNECT_URL")]
+
+
+def test_readiness_retries_connection_errors_but_not_bugs():
+    import kafka.errors
+
+    assert is_transient(ConnectionRefusedError())
+    assert is_transient(kafka.errors.KafkaConnectionError())
+    assert not is_transient(kafka.errors.KafkaConfigurationError("bad key"))
+    assert not is_transient(TypeError("bug"))
