@@ -29,8 +29,10 @@ status:
 run: up ## setup + up + every notebook through papermill + report
 	$(KIT) run $(NOTEBOOKS)
 
+NBVAL := --nbval-lax --nbval-current-env
+
 test: setup ## the whole suite: unit, integration, notebooks (starts the stack if down)
-	$(PYTEST) tests/unit tests/integration tests/notebooks
+	$(PYTEST) tests/unit tests/integration tests/notebooks tests/reliability $(NBVAL) notebooks/
 
 test-unit: setup
 	$(PYTEST) tests/unit
@@ -39,7 +41,7 @@ test-integration: setup
 	$(PYTEST) tests/integration
 
 test-notebooks: setup
-	$(PYTEST) tests/notebooks
+	$(PYTEST) tests/notebooks $(NBVAL) notebooks/
 
 test-reliability: setup
 	$(PYTEST) tests/reliability

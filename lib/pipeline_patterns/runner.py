@@ -84,7 +84,7 @@ def execute_one(notebook: Path, out_dir: Path, parameters: dict[str, object], ke
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=kernel,
-            cwd=str(notebook.parent), progress_bar=False, log_output=False,
+            cwd=str(notebook.parent), progress_bar=False, log_output=False, language="python",
         )
     except Exception as exc:  # a failed lesson is reported, the run goes on
         error = _describe(exc)
@@ -102,11 +102,16 @@ def run(notebooks: list[Path], parameters: dict[str, object], runs_dir: Path = R
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = runs_dir / stamp
-    out_dir.mkdir(parents=True, exist_ok=False)
+    for n in range(2, 100):  # two runs within one second get stamp, stamp-2, ...
+        try:
+            out_dir.mkdir(parents=True, exist_ok=False)
+            break
+        except FileExistsError:
+            out_dir = runs_dir / f"{stamp}-{n}"
     latest = runs_dir / "latest"
     tmp_link = runs_dir / f".latest-{os.getpid()}"
     tmp_link.unlink(missing_ok=True)
-    tmp_link.symlink_to(stamp)
+    tmp_link.symlink_to(out_dir.name)
     tmp_link.replace(latest)
 
     kernel = _kernel_name()

@@ -62,3 +62,24 @@ def test_readiness_retries_connection_errors_but_not_bugs():
     assert is_transient(kafka.errors.KafkaConnectionError())
     assert not is_transient(kafka.errors.KafkaConfigurationError("bad key"))
     assert not is_transient(TypeError("bug"))
+
+
+def test_postgres_files_leave_a_private_checkout(tmp_path, monkeypatch):
+    from pipeline_patterns.stack import services
+
+    private = tmp_path / "private"
+    (private / "kit" / "var").mkdir(parents=True)
+    private.chmod(0o700)
+    assert not services._reachable_by_postgres(private / "kit" / "var")
+    private.chmod(0o755)
+    assert services._reachable_by_postgres(private / "kit" / "var") == all(
+        p.stat().st_mode & 0o001 for p in [private / "kit" / "var", *(private / "kit" / "var").parents])
+    monkeypatch.setenv("STACK_STATE_DIR", str(private / "kit" / "var"))
+    private.chmod(0o700)
+    c = Context(Settings(_env_file=None), Layout())
+    base = Postgres(c).base_dir(c)
+    if services.os.geteuid() == 0:
+        assert str(base).startswith("/var/tmp/pipeline-patterns-") and base.name == "postgres"
+    else:
+        assert base == private / "kit" / "var" / "postgres"
+    private.chmod(0o755)

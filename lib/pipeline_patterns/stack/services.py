@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import hashlib
 import os
 import shutil
 import subprocess
@@ -274,11 +275,27 @@ class Postgres(Service):
         super().__init__(name="postgres", ports=[(ctx.settings.pgport, "PGPORT")])
         self.major = str(versions()["services"]["postgresql"])
 
+    def base_dir(self, ctx: Context) -> Path:
+        """``var/postgres``, unless the ``postgres`` OS user cannot reach it.
+
+        As root, the server runs as ``postgres``; a checkout under a private folder
+        (``/root/...``) is out of its reach, so the files go to a per-checkout folder
+        under ``/var/tmp`` instead.
+        """
+        preferred = ctx.var / "postgres"
+        if os.geteuid() != 0 or _reachable_by_postgres(ctx.var):
+            return preferred
+        digest = hashlib.sha1(str(ctx.var).encode()).hexdigest()[:10]
+        return Path("/var/tmp") / f"pipeline-patterns-{digest}" / "postgres"
+
     def data_dir(self, ctx: Context) -> Path:
-        return ctx.var / "postgres" / "data"
+        return self.base_dir(ctx) / "data"
 
     def socket_dir(self, ctx: Context) -> Path:
-        return ctx.var / "postgres" / "run"
+        return self.base_dir(ctx) / "run"
+
+    def log_path(self, ctx: Context) -> Path:
+        return self.base_dir(ctx) / "postgres.log"
 
     @staticmethod
     def os_user() -> str:
@@ -297,8 +314,8 @@ class Postgres(Service):
     def start(self, ctx: Context) -> ProcessRecord:
         bindir = preflight.postgres_bindir(self.major)
         data, run = self.data_dir(ctx), self.socket_dir(ctx)
-        log = ctx.log(self.name)
-        for folder in (data.parent, run, log.parent):
+        log = self.log_path(ctx)
+        for folder in (data.parent, run):
             folder.mkdir(parents=True, exist_ok=True)
         log.touch()
         self._own(data.parent, run, log)
@@ -376,6 +393,14 @@ class Postgres(Service):
             str(bindir / "pg_ctl"), "stop", "-D", str(self.data_dir(ctx)), "-m", "fast", "-w", "-t", "30",
         ]), capture_output=True, text=True, check=False)
         terminate(record)
+
+
+def _reachable_by_postgres(folder: Path) -> bool:
+    """Whether every parent of ``folder`` lets others traverse it (the ``postgres`` user)."""
+    for parent in [folder, *folder.parents]:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            return False
+    return True
 
 
 def _spark_home() -> Path:

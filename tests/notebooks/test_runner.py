@@ -1,0 +1,53 @@
+"""The notebook runner end to end: real kernels, real notebooks, a report on disk.
+
+(nbval runs every notebook with its defaults; these runs use other parameters.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from pipeline_patterns import runner
+
+pytestmark = pytest.mark.integration
+
+
+def kit_run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline_patterns", "run", *args], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "200"}, check=False, timeout=900)
+
+
+def test_stack_tour_with_other_parameters_is_ok_and_reported():
+    out = kit_run("00", "-p", "n_messages", "60", "-p", "seed", "7", "-p", "partitions", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    latest = runner.RUNS_DIR / "latest"
+    summary = json.loads((latest / "summary.json").read_text())
+    assert [(s["notebook"], s["status"], s["error"]) for s in summary] == [("00_stack_tour", "ok", None)]
+    assert summary[0]["seconds"] > 0
+    executed = nbformat.read(latest / "00_stack_tour.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "n_messages = 60" in injected.source and "seed = 7" in injected.source
+    assert (latest / "00_stack_tour.html").stat().st_size > 10_000
+    assert "report:" in out.stdout and "00_stack_tour" in out.stdout
+
+
+def test_a_failing_notebook_fails_the_run_and_says_why(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("answer = 41", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("assert answer == 42, f'expected 42, found {answer}'")]
+    failing, passing = tmp_path / "98_fails.ipynb", tmp_path / "99_passes.ipynb"
+    nbformat.write(nb, failing)
+    nbformat.write(nb, passing)
+    out = kit_run(str(failing), str(passing), "-p", "answer", "42")
+    assert out.returncode == 0  # with answer=42 both pass
+    out = kit_run(str(failing), str(passing))
+    assert out.returncode == 1
+    summary = json.loads((runner.RUNS_DIR / "latest" / "summary.json").read_text())
+    assert [(s["notebook"], s["status"]) for s in summary] == [("98_fails", "failed"), ("99_passes", "failed")]
+    assert summary[0]["error"] == "AssertionError: expected 42, found 41"
