@@ -1,0 +1,1 @@
+"""Stream processing: Kafka topic design and partition keys, watermarks, sessions."""
