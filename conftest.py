@@ -24,7 +24,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     stack = Stack()
     was_running = all(row["state"] == State.RUNNING.value for row in stack.status())
-    stack.up()
+    layout = stack.saved_layout()
+    if layout:  # keep the layout a user (or an earlier test) chose; tests that need another switch
+        stack.up(brokers=layout.brokers, spark_cluster=layout.spark_cluster)
+    else:
+        stack.up()
     _started_by_tests = not was_running
 
 

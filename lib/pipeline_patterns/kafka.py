@@ -17,18 +17,22 @@ from kafka.serializer import DefaultSerializer, JsonSerializer
 from pipeline_patterns.config import Settings, get_settings
 
 
-def _servers(settings: Settings | None) -> list[str]:
+def _servers(settings: Settings | None, config: dict[str, Any] | None = None) -> list[str]:
+    """``bootstrap_servers`` from ``config`` if given there (popped), else from the settings."""
+    if config and "bootstrap_servers" in config:
+        return config.pop("bootstrap_servers")
     return (settings or get_settings()).kafka_bootstrap_servers.split(",")
 
 
 def admin(settings: Settings | None = None, **config: Any) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=_servers(settings), client_id="pipeline-patterns-admin", **config)
+    return KafkaAdminClient(bootstrap_servers=_servers(settings, config), client_id="pipeline-patterns-admin",
+                            **config)
 
 
 def producer(settings: Settings | None = None, **config: Any) -> KafkaProducer:
     """A producer with ``acks=all`` and idempotence on unless overridden."""
     defaults = {"acks": "all", "enable_idempotence": True, "linger_ms": 5}
-    return KafkaProducer(bootstrap_servers=_servers(settings), **{**defaults, **config})
+    return KafkaProducer(bootstrap_servers=_servers(settings, config), **{**defaults, **config})
 
 
 def json_producer(settings: Settings | None = None, **config: Any) -> KafkaProducer:
@@ -39,7 +43,7 @@ def json_producer(settings: Settings | None = None, **config: Any) -> KafkaProdu
 def consumer(*topics: str, settings: Settings | None = None, **config: Any) -> KafkaConsumer:
     """A consumer reading from the earliest offset, without auto commit unless overridden."""
     defaults = {"auto_offset_reset": "earliest", "enable_auto_commit": False, "consumer_timeout_ms": 10_000}
-    return KafkaConsumer(*topics, bootstrap_servers=_servers(settings), **{**defaults, **config})
+    return KafkaConsumer(*topics, bootstrap_servers=_servers(settings, config), **{**defaults, **config})
 
 
 def create_topic(name: str, partitions: int = 1, replication_factor: int = 1,

@@ -122,7 +122,7 @@ def test_three_broker_cluster_replicates_and_goes_back_to_one(unique):
     try:
         up = kit("stack", "up", "--brokers", "3")
         assert up.returncode == 0, up.stderr
-        assert set(states()) == {"postgres", "kafka-1", "kafka-2", "kafka-3", "connect"}
+        assert set(states()) == {"postgres", "kafka-controller", "kafka-1", "kafka-2", "kafka-3", "connect"}
         admin = kafka.admin()
         try:
             assert len(admin.describe_cluster()["brokers"]) == 3

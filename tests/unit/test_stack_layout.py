@@ -21,13 +21,18 @@ def test_single_node_kraft_config():
     assert props["transaction.state.log.min.isr"] == 1
 
 
-def test_three_node_cluster_ports_quorum_and_replication():
+def test_three_brokers_with_a_dedicated_controller():
     c = ctx(brokers=3)
     nodes = [KafkaNode(n, c) for n in (1, 2, 3)]
-    assert [n.ports[0][0] for n in nodes] == [9092, 9094, 9096]
-    assert [n.ports[1][0] for n in nodes] == [9093, 9095, 9097]
+    assert [n.ports for n in nodes] == [[(p, "KAFKA_BOOTSTRAP_SERVERS")] for p in (9092, 9094, 9096)]
     props = nodes[2].properties(c)
-    assert props["controller.quorum.voters"] == "1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097"
+    assert props["process.roles"] == "broker"
+    assert props["controller.quorum.voters"] == "100@127.0.0.1:9093"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9096"
+    controller = KafkaNode(100, c)
+    assert controller.name == "kafka-controller" and controller.ports[0][0] == 9093
+    assert controller.properties(c)["process.roles"] == "controller"
+    assert controller.properties(c)["listeners"] == "CONTROLLER://127.0.0.1:9093"
     assert props["offsets.topic.replication.factor"] == 3
     assert props["transaction.state.log.min.isr"] == 2
     assert c.bootstrap == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
@@ -44,7 +49,7 @@ def test_every_listener_is_loopback():
 def test_services_in_start_order():
     assert [s.name for s in services_for(ctx())] == ["postgres", "kafka-1", "connect"]
     assert [s.name for s in services_for(ctx(3, True))] == [
-        "postgres", "kafka-1", "kafka-2", "kafka-3", "connect", "spark-master", "spark-worker"]
+        "postgres", "kafka-controller", "kafka-1", "kafka-2", "kafka-3", "connect", "spark-master", "spark-worker"]
 
 
 def test_ports_follow_the_settings(monkeypatch):

@@ -92,7 +92,7 @@ class Stack:
             self.pids.write(service.name, service.start(ctx))
             if not isinstance(service, KafkaNode):
                 self._wait_ready(service, ctx, started, timings)
-            elif service.node == ctx.layout.brokers:  # a KRaft quorum needs its voters up together
+            elif service.node == ctx.layout.brokers:  # brokers register once all are up
                 for node in (s for s in services if isinstance(s, KafkaNode)):
                     self._wait_ready(node, ctx, started, timings)
         for service in services:

@@ -51,19 +51,22 @@ class TopicMismatch(RuntimeError):
     """The broker's topic differs from its declaration."""
 
 
+class TopicNotFound(LookupError):
+    """The broker does not (yet) know the topic."""
+
+
 def describe(name: str, settings: Settings | None = None) -> TopicSpec:
     """Read a topic's partitions, replication factor and configs back from the broker."""
     admin = kafka_helpers.admin(settings)
     try:
         topic = admin.describe_topics([name])[0]
-        if topic["error_code"]:
-            raise LookupError(f"topic {name!r} not found (error code {topic['error_code']})")
+        if topic["error_code"] or not topic["partitions"]:
+            raise TopicNotFound(f"topic {name!r} not found (error code {topic['error_code']})")
         partitions = topic["partitions"]
-        resource = ConfigResource(ConfigResourceType.TOPIC, name)
-        response = admin.describe_configs([resource])[0]
+        response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
     finally:
         admin.close()
-    configs = {entry[0]: entry[1] for result in response.resources for entry in result[4]}
+    configs = {key: entry["value"] for key, entry in response["topic"][name].items()}
     return TopicSpec(
         name=name,
         partitions=len(partitions),
@@ -106,7 +109,7 @@ def kafka_helpers_wait_described(name: str, settings: Settings | None) -> TopicS
     def attempt() -> TopicSpec | None:
         try:
             return describe(name, settings)
-        except (LookupError, IndexError, KeyError):
+        except TopicNotFound:
             return None
 
     return wait_until(attempt, 30, f"topic {name!r} metadata", interval_s=0.2)
