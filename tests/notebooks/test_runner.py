@@ -23,12 +23,14 @@ def kit_run(*args: str, cwd=None) -> subprocess.CompletedProcess:
                           text=True, env={**os.environ, "COLUMNS": "200"}, check=False, timeout=900)
 
 
-def test_stack_tour_with_other_parameters_is_ok_and_reported():
-    out = kit_run("00", "-p", "n_messages", "60", "-p", "seed", "7", "-p", "partitions", "2")
+def test_lessons_with_another_seed_and_sizes_are_ok_and_reported():
+    out = kit_run("00", "01", "-p", "n_messages", "60", "-p", "seed", "7", "-p", "partitions", "4",
+                  "-p", "n_events", "5000", "-p", "benchmark_records", "3000")
     assert out.returncode == 0, out.stdout + out.stderr
     latest = runner.RUNS_DIR / "latest"
     summary = json.loads((latest / "summary.json").read_text())
-    assert [(s["notebook"], s["status"], s["error"]) for s in summary] == [("00_stack_tour", "ok", None)]
+    assert [(s["notebook"], s["status"], s["error"]) for s in summary] == [
+        ("00_stack_tour", "ok", None), ("01_kafka_topics_and_partition_keys", "ok", None)]
     assert summary[0]["seconds"] > 0
     executed = nbformat.read(latest / "00_stack_tour.ipynb", as_version=4)
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
