@@ -23,7 +23,7 @@ DEFAULT_CONF = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
-    "spark.driver.extraJavaOptions": "-Dlog4j2.level=WARN",
+    "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
 }
 
 
@@ -66,5 +66,5 @@ def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = N
     for key, value in options.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.setLogLevel("ERROR")  # lessons show results, not JVM chatter
     return spark
