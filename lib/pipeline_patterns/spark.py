@@ -8,6 +8,7 @@ The jars come from ``stack/jars/spark`` (resolved once by ``make setup``) throug
 from __future__ import annotations
 
 import os
+import sys
 
 from pipeline_patterns.config import Settings, get_settings
 from pipeline_patterns.stack import preflight
@@ -48,6 +49,7 @@ def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = N
     settings = settings or get_settings()
     preflight.check_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM reads it at launch
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # UDF workers use this venv (pyarrow, pandas)
     lake = settings.lake_path
     lake.mkdir(parents=True, exist_ok=True)
     options = {

@@ -10,7 +10,6 @@ models. Guarantee: the Delta sink with a checkpoint writes each window once
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
@@ -18,6 +17,7 @@ from pyspark.sql import functions as F
 
 from pipeline_patterns import kafka as kafka_helpers
 from pipeline_patterns.config import get_settings
+from pipeline_patterns.streaming.bounded import StepProgress, run_bounded
 from pipeline_patterns.streaming.watermarks import Event, Window
 
 SCHEMA = "event_id STRING, event_type STRING, event_time TIMESTAMP"
@@ -45,35 +45,10 @@ def windowed_counts(spark: SparkSession, topic: str, delay: timedelta, size: tim
             .agg(F.count("*").alias("events")))
 
 
-@dataclass
-class StepProgress:
-    step: int
-    batches: int
-    input_rows: int
-    dropped_rows: int
-    watermark: str | None
-    state_rows: int
-
-
 def run_step(spark: SparkSession, topic: str, checkpoint: str, output: str, step: int,
              delay: timedelta, size: timedelta, slide: timedelta) -> StepProgress:
-    """Process everything available, bounded, and report what Spark's progress says."""
-    query = (windowed_counts(spark, topic, delay, size, slide).writeStream.format("delta").outputMode("append")
-             .option("checkpointLocation", checkpoint).trigger(availableNow=True).start(output))
-    if not query.awaitTermination(300):  # availableNow ends by itself; the bound is a safety net
-        query.stop()
-        raise TimeoutError(f"step {step}: the availableNow query did not finish within 300 s")
-    if query.exception():
-        raise query.exception()
-    progress = query.recentProgress
-    operators = [p["stateOperators"][0] for p in progress if p.get("stateOperators")]
-    last_watermark = progress[-1]["eventTime"].get("watermark") if progress else None
-    return StepProgress(
-        step=step, batches=len(progress), input_rows=sum(p["numInputRows"] for p in progress),
-        dropped_rows=sum(op.get("numRowsDroppedByWatermark", 0) for op in operators),
-        watermark=last_watermark,
-        state_rows=operators[-1]["numRowsTotal"] if operators else 0,
-    )
+    """One bounded step of the windowed count (see :mod:`pipeline_patterns.streaming.bounded`)."""
+    return run_bounded(windowed_counts(spark, topic, delay, size, slide), checkpoint, output, step)
 
 
 def read_emitted(spark: SparkSession, output: str) -> dict[tuple[Window, str], int]:
