@@ -50,6 +50,8 @@ def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = N
     preflight.check_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM reads it at launch
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # UDF workers use this venv (pyarrow, pandas)
+    # pyspark 4.1's state serializer triggers a pandas FutureWarning on every batch; workers inherit this.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     lake = settings.lake_path
     lake.mkdir(parents=True, exist_ok=True)
     options = {

@@ -34,6 +34,10 @@ def run_bounded(df: DataFrame, checkpoint: str, output: str, step: int, output_m
         raise TimeoutError(f"step {step}: the availableNow query did not finish within {BOUND_S} s")
     if query.exception():
         raise query.exception()
+    return _progress(query, step)
+
+
+def _progress(query, step: int) -> StepProgress:
     progress = query.recentProgress
     operators = [p["stateOperators"][0] for p in progress if p.get("stateOperators")]
     return StepProgress(
@@ -43,3 +47,31 @@ def run_bounded(df: DataFrame, checkpoint: str, output: str, step: int, output_m
         state_rows=operators[-1]["numRowsTotal"] if operators else 0,
         state_bytes=operators[-1]["memoryUsedBytes"] if operators else 0,
     )
+
+
+def run_bounded_together(queries: dict[str, tuple[DataFrame, str, str]], step: int,
+                         single_batch: tuple[str, ...] = ()) -> dict[str, StepProgress]:
+    """Run several bounded queries side by side (``name -> (df, checkpoint, output)``).
+
+    Queries named in ``single_batch`` run one micro-batch (``trigger(once=True)``): with a
+    processing-time timeout Spark asks for another batch forever, so neither
+    ``availableNow`` nor ``processAllAvailable()`` would ever return for them.
+    """
+    started = {}
+    for name, (df, ck, out) in queries.items():
+        writer = df.writeStream.format("delta").outputMode("append").option("checkpointLocation", ck)
+        trigger = {"once": True} if name in single_batch else {"availableNow": True}
+        started[name] = writer.trigger(**trigger).start(out)
+    results = {}
+    try:
+        for name, query in started.items():
+            if not query.awaitTermination(BOUND_S):
+                raise TimeoutError(f"step {step}: query {name!r} did not finish within {BOUND_S} s")
+            if query.exception():
+                raise query.exception()
+            results[name] = _progress(query, step)
+    finally:
+        for query in started.values():
+            if query.isActive:
+                query.stop()
+    return results

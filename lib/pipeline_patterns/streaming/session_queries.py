@@ -96,7 +96,7 @@ def builtin_sessions(clicks: DataFrame, gap: timedelta) -> DataFrame:
                     (F.unix_micros("session_window.end") / 1000).cast("long").alias("end_ms"), "events", "value"))
 
 
-def _guide_sessions(timeout: str):
+def _guide_sessions(timeout_ms: int):
     def update(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
         (user,) = key
         if state.hasTimedOut:
@@ -108,7 +108,9 @@ def _guide_sessions(timeout: str):
         rows = pd.concat(list(batches)).sort_values("ts_ms")
         start, times, values = state.get if state.exists else (int(rows["ts_ms"].iloc[0]), [], [])
         state.update((start, list(times) + rows["ts_ms"].tolist(), list(values) + rows["value"].tolist()))
-        state.setTimeoutDuration(timeout)  # processing time: "no record *arrived* for 30 minutes"
+        # Processing time: "no record *arrived* for 30 minutes". (PySpark takes milliseconds;
+        # the guide's "30 minutes" string raises NOT_INT.)
+        state.setTimeoutDuration(timeout_ms)
 
     return update
 
@@ -116,7 +118,7 @@ def _guide_sessions(timeout: str):
 def guide_sessions(clicks: DataFrame, gap: timedelta) -> DataFrame:
     """The guide's design: every event kept in state, closed by a processing-time timeout."""
     return clicks.groupBy("user_id").applyInPandasWithState(
-        _guide_sessions(f"{int(gap.total_seconds())} seconds"), OUTPUT, EVERY_EVENT_STATE, "append",
+        _guide_sessions(int(gap.total_seconds() * 1000)), OUTPUT, EVERY_EVENT_STATE, "append",
         GroupStateTimeout.ProcessingTimeTimeout)
 
 
