@@ -24,13 +24,15 @@ def kit_run(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 def test_lessons_with_another_seed_and_sizes_are_ok_and_reported():
-    out = kit_run("00", "01", "-p", "n_messages", "60", "-p", "seed", "7", "-p", "partitions", "4",
-                  "-p", "n_events", "5000", "-p", "benchmark_records", "3000")
+    out = kit_run("00", "01", "04", "05", "-p", "seed", "7", "-p", "n_messages", "60", "-p", "partitions", "4",
+                  "-p", "n_events", "5000", "-p", "benchmark_records", "3000", "-p", "per_step", "10",
+                  "-p", "flight_steps", "6", "-p", "users", "6")
     assert out.returncode == 0, out.stdout + out.stderr
     latest = runner.RUNS_DIR / "latest"
     summary = json.loads((latest / "summary.json").read_text())
     assert [(s["notebook"], s["status"], s["error"]) for s in summary] == [
-        ("00_stack_tour", "ok", None), ("01_kafka_topics_and_partition_keys", "ok", None)]
+        ("00_stack_tour", "ok", None), ("01_kafka_topics_and_partition_keys", "ok", None),
+        ("04_streaming_watermarks_and_late_data", "ok", None), ("05_stateful_sessionization", "ok", None)]
     assert summary[0]["seconds"] > 0
     executed = nbformat.read(latest / "00_stack_tour.ipynb", as_version=4)
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from kafka import TopicPartition
-
 from pipeline_patterns import kafka as kafka_helpers
 
 
@@ -48,19 +46,7 @@ def produce_ids(topic: str, ids: range, bootstrap: str, outcome: ProduceOutcome,
 
 def readable_ids(topic: str, bootstrap: str) -> Counter:
     """Every id readable in ``topic`` (a bounded read to the end offsets), with multiplicity."""
-    consumer = kafka_helpers.consumer(bootstrap_servers=bootstrap.split(","), consumer_timeout_ms=30_000)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        seen: Counter = Counter()
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            for batch in consumer.poll(timeout_ms=1000).values():
-                seen.update(int(r.value) for r in batch)
-        return seen
-    finally:
-        consumer.close()
+    return Counter(int(r.value) for r in kafka_helpers.read_all(topic, bootstrap_servers=bootstrap.split(",")))
 
 
 def lost(acknowledged: list[int], readable: Counter) -> list[int]:
@@ -114,7 +100,7 @@ class DurabilityReport:
 
 
 def kill_brokers_while_producing(stack, topic: str, per_phase: int = 2000,
-                                 bootstrap: str = "127.0.0.1:9092") -> DurabilityReport:
+                                 bootstrap: str | None = None) -> DurabilityReport:
     """RF=3, min.insync.replicas=2, acks=all on the three-broker stack (``--brokers 3``).
 
     Phase 1: all brokers up. Phase 2: kafka-3 killed; producing goes on. Phase 3: kafka-2
@@ -123,8 +109,10 @@ def kill_brokers_while_producing(stack, topic: str, per_phase: int = 2000,
     restart and every acknowledged record is looked up again. Broker 1 (the bootstrap)
     stays up throughout.
     """
+    from pipeline_patterns.config import get_settings
     from pipeline_patterns.streaming.topics import TopicSpec, ensure_topic
 
+    bootstrap = bootstrap or get_settings().kafka_bootstrap_servers.split(",")[0]  # broker 1
     ensure_topic(TopicSpec(topic, partitions=3, replication_factor=3, min_insync_replicas=2))
     outcome = ProduceOutcome()
     produce_ids(topic, range(0, per_phase), bootstrap, outcome)
