@@ -21,8 +21,8 @@ class StepProgress:
     input_rows: int
     dropped_rows: int
     watermark: str | None
-    state_rows: int
-    state_bytes: int
+    state_rows: int | None  # None: no batch ran in this step
+    state_bytes: int | None
 
 
 def run_bounded(df: DataFrame, checkpoint: str, output: str, step: int, output_mode: str = "append") -> StepProgress:
@@ -38,14 +38,15 @@ def run_bounded(df: DataFrame, checkpoint: str, output: str, step: int, output_m
 
 
 def _progress(query, step: int) -> StepProgress:
-    progress = query.recentProgress
-    operators = [p["stateOperators"][0] for p in progress if p.get("stateOperators")]
+    """Sum the batches that ran; state figures from the last one (None when no batch ran)."""
+    ran = [p for p in query.recentProgress if p.get("stateOperators")]
+    operators = [p["stateOperators"][0] for p in ran]
     return StepProgress(
-        step=step, batches=len(progress), input_rows=sum(p["numInputRows"] for p in progress),
+        step=step, batches=len(ran), input_rows=sum(p["numInputRows"] for p in ran),
         dropped_rows=sum(op.get("numRowsDroppedByWatermark", 0) for op in operators),
-        watermark=progress[-1]["eventTime"].get("watermark") if progress else None,
-        state_rows=operators[-1]["numRowsTotal"] if operators else 0,
-        state_bytes=operators[-1]["memoryUsedBytes"] if operators else 0,
+        watermark=ran[-1]["eventTime"].get("watermark") if ran else None,
+        state_rows=operators[-1]["numRowsTotal"] if operators else None,
+        state_bytes=operators[-1]["memoryUsedBytes"] if operators else None,
     )
 
 
