@@ -47,7 +47,7 @@ test-reliability: setup
 	$(PYTEST) tests/reliability
 
 lab: setup ## JupyterLab with the project's kernel
-	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean-data: down ## forget the stack's data and the lake (keeps jars and .venv)
 	rm -rf var data/lake runs

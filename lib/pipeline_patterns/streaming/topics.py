@@ -90,7 +90,7 @@ def ensure_topic(spec: TopicSpec, settings: Settings | None = None) -> bool:
         created = False
     finally:
         admin.close()
-    found = kafka_helpers_wait_described(spec.name, settings)
+    found = _wait_described(spec.name, settings)
     diff = spec.differences(found)
     if diff:
         raise TopicMismatch(
@@ -102,7 +102,7 @@ def ensure_topic(spec: TopicSpec, settings: Settings | None = None) -> bool:
     return created
 
 
-def kafka_helpers_wait_described(name: str, settings: Settings | None) -> TopicSpec:
+def _wait_described(name: str, settings: Settings | None) -> TopicSpec:
     """``describe`` once the new topic's metadata has reached the broker we ask."""
     from pipeline_patterns.poll import wait_until
 
