@@ -97,14 +97,6 @@ def wait_for_records(topic: str, predicate, timeout_s: float = 60.0, settings: S
         c.close()
 
 
-def topic_names(settings: Settings | None = None) -> set[str]:
-    client = admin(settings)
-    try:
-        return set(client.list_topics())
-    finally:
-        client.close()
-
-
 def produce_json(topic: str, rows: Iterable[dict], key: str | None = None, settings: Settings | None = None) -> int:
     """Send rows as JSON (keyed by ``row[key]`` when given), flush, return the count acknowledged."""
     p = json_producer(settings)
