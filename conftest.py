@@ -12,6 +12,17 @@ NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "not
 _started_by_tests = False
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", default=False,
+                     help="reliability tests at the issue's full size (100,000 events, 10 kills) instead of CI size")
+
+
+@pytest.fixture
+def full_size(request: pytest.FixtureRequest) -> bool:
+    """True under ``pytest --full``: the reliability suite runs at its full size."""
+    return request.config.getoption("--full")
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     global _started_by_tests
     if session.config.option.collectonly:
