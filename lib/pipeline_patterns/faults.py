@@ -42,6 +42,10 @@ def crash_point(point: str) -> None:
     _reached[point] += 1
     if _reached[point] >= int(nth or 1):
         sys.stdout.flush()
+        # A processor started by ProcessorRun leads its own process group: kill all of it
+        # (a Spark driver's JVM too), as a machine failure would.
+        if os.getpgid(0) == os.getpid():
+            os.killpg(os.getpid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -72,7 +76,7 @@ class ProcessorRun:
             out.flush()
             self._proc = subprocess.Popen(
                 list(self.cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env, **(extra_env or {})},
+                env={**os.environ, **self.env, **(extra_env or {})}, start_new_session=True,
             )
         self.starts += 1
 
@@ -84,7 +88,10 @@ class ProcessorRun:
         """SIGKILL the processor. True if it was still running (a real mid-work kill)."""
         if not self.alive:
             return False
-        self._proc.send_signal(signal.SIGKILL)
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)  # its own group: children (a JVM) die too
+        except ProcessLookupError:
+            pass
         self._proc.wait(timeout=30)
         self.kills += 1
         return True
@@ -117,7 +124,8 @@ class ProcessorRun:
     def _check_exit(self) -> None:
         code = self._proc.returncode
         if code == -signal.SIGKILL:
-            return  # an injected crash_point
+            self.kills += 1  # an injected crash_point
+            return
         if code != 0:
             raise ProcessorFailed(f"processor exited with {code}; end of {self.log}:\n{_tail(self.log)}")
 
