@@ -16,6 +16,7 @@ reached in this process (``after-db-commit:3``). Unset, :func:`crash_point` does
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -120,6 +121,16 @@ class ProcessorRun:
             raise TimeoutError(f"processor still running after {timeout_s:.0f}s; see {self.log}") from None
         self._check_exit()
         return self._proc.returncode
+
+    def summary(self) -> dict | None:
+        """The last JSON object the processor printed (the kit's processors end with one)."""
+        for line in reversed(self.log.read_text(errors="replace").splitlines()):
+            if line.startswith("{"):
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    continue
+        return None
 
     def _check_exit(self) -> None:
         code = self._proc.returncode

@@ -17,16 +17,12 @@ from psycopg import sql
 
 from pipeline_patterns import datagen, kafka, postgres
 from pipeline_patterns.exactly_once.audit import audit_ids
+from pipeline_patterns.exactly_once.spark_postgres import table_event_ids
 from pipeline_patterns.faults import CRASH_ENV, ProcessorFailed, ProcessorRun, module_command
 
 pytestmark = pytest.mark.reliability
 
 PROCESSOR = "pipeline_patterns.exactly_once.spark_postgres"
-
-
-def _table_ids(table: str) -> list[str]:
-    with postgres.connect() as conn:
-        return [str(r[0]) for r in conn.execute(sql.SQL("SELECT event_id FROM {}").format(sql.Identifier(table)))]
 
 
 def _ledger(ledger: str) -> tuple[int, int]:
@@ -72,7 +68,7 @@ def test_the_table_has_each_input_id_once_after_kills(unique, tmp_path, full_siz
     run.start()
     run.wait(timeout_s=600)
 
-    view = audit_ids(ids, _table_ids(table))
+    view = audit_ids(ids, table_event_ids(table))
     batches, rows = _ledger(ledger)
     print(f"\n{n} events, {run.starts} starts, {landed} kills landed mid-work")
     print(f"table: {view}; ledger: {batches} batches applied once each, {rows} rows")
@@ -93,6 +89,6 @@ def test_the_guides_shared_staging_writer_is_stuck_after_a_crash(unique, tmp_pat
     # The replayed batch is in staging twice: the MERGE hits each key twice and fails on every retry.
     with pytest.raises(ProcessorFailed, match="UniqueViolation|CardinalityViolation"):
         run.wait(timeout_s=300)
-    view = audit_ids(ids, _table_ids(table))
+    view = audit_ids(ids, table_event_ids(table))
     print(f"\nguide's writer after one crash: {view}")
     assert view.duplicates == 0 and 0 < view.missing < 2_000  # stuck after the first batch
