@@ -1,0 +1,101 @@
+"""The circuit breaker against a real dependency: a price service in its own OS process,
+paused with SIGSTOP and killed with SIGKILL. The service's own request counter is the proof
+of the load the breaker spared it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from pipeline_patterns.errors.breaker_lesson import at_once, edges, tally
+from pipeline_patterns.errors.circuit_breaker import CircuitBreaker, CircuitOpenError, Counters, State
+from pipeline_patterns.errors.flaky_service import FlakyService, PriceNotFound, get_price, price_of
+from pipeline_patterns.poll import wait_until
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT_S = 0.2
+
+
+@pytest.fixture
+def service():
+    with FlakyService.start() as svc:
+        yield svc
+
+
+def breaker_for(service: FlakyService, **kwargs):
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout_s=0.5, half_open_max_calls=1, success_threshold=2,
+                             name="prices", **kwargs)
+    return breaker, lambda key: breaker.call(get_price, service.url, key, TIMEOUT_S)
+
+
+def until_retry(breaker: CircuitBreaker) -> None:
+    wait_until(lambda: time.monotonic() >= breaker.retry_at, 5, "the breaker's reset timeout", interval_s=0.02)
+
+
+def test_pause_opens_it_rejections_never_reach_the_service_and_trials_close_it(service):
+    breaker, fetch = breaker_for(service)
+    assert fetch(7) == {"id": 7, "price": price_of(7)}
+    for _ in range(5):
+        with pytest.raises(PriceNotFound):
+            fetch("no-such-product")
+    assert breaker.state is State.CLOSED  # five 404s: business errors, passed through
+
+    service.pause()
+    for _ in range(3):
+        with pytest.raises(requests.Timeout):
+            fetch(1)
+    assert breaker.state is State.OPEN
+    for _ in range(20):
+        with pytest.raises(CircuitOpenError):
+            fetch(1)
+
+    service.resume()
+    # 1 + 5 + 3 reached it (the 3 timed-out requests are served from the socket queue after SIGCONT);
+    # the 20 rejected calls never did.
+    assert service.wait_for_requests(9) == {"price_requests": 9, "found": 4, "not_found": 5, "pid": service.pid}
+
+    until_retry(breaker)
+    assert fetch(2) == {"id": 2, "price": price_of(2)}
+    assert breaker.state is State.HALF_OPEN
+    assert fetch(3) == {"id": 3, "price": price_of(3)}
+    assert breaker.state is State.CLOSED
+    assert edges(breaker.events) == ["CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->CLOSED"]
+    assert breaker.counters == Counters(calls=31, successes=3, failures=3, business_errors=5, rejected=20)
+    assert service.stats()["price_requests"] == 11 == breaker.counters.calls - breaker.counters.rejected
+
+
+def test_half_open_lets_one_trial_reach_a_still_paused_service(service):
+    breaker, fetch = breaker_for(service)
+    service.pause()
+    for _ in range(3):
+        with pytest.raises(requests.Timeout):
+            fetch(1)
+    until_retry(breaker)
+    outcomes = at_once(fetch, list(range(1, 9)))  # eight callers at once, service still down
+    assert tally(outcomes) == {"ok": 0, "business": 0, "system": 1, "rejected": 7}
+    assert breaker.state is State.OPEN  # the one trial timed out
+    service.resume()
+    assert service.wait_for_requests(4)["price_requests"] == 4  # 3 + the single trial
+    assert edges(breaker.events) == ["CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->OPEN"]
+
+
+def test_kill_fails_fast_and_a_restarted_service_gets_only_the_trials(service):
+    breaker, fetch = breaker_for(service)
+    assert fetch(5)["id"] == 5
+    service.kill()
+    for _ in range(3):
+        with pytest.raises(requests.ConnectionError):  # refused at once: no timeout to wait for
+            fetch(5)
+    assert breaker.state is State.OPEN
+    service.restart()
+    for _ in range(10):
+        with pytest.raises(CircuitOpenError):
+            fetch(5)
+    until_retry(breaker)
+    assert [fetch(i)["id"] for i in (6, 7, 8)] == [6, 7, 8]
+    assert edges(breaker.events) == ["CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->CLOSED"]
+    assert service.stats()["price_requests"] == 3  # the new process saw the two trials and one normal call
+    assert breaker.counters == Counters(calls=17, successes=4, failures=3, business_errors=0, rejected=10)
