@@ -1,0 +1,1 @@
+"""Architecture patterns: Lambda, Kappa and Medallion."""
