@@ -1,0 +1,125 @@
+"""Lambda and Kappa on the real Kafka, Spark/Delta and PostgreSQL, with exact expected answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pipeline_patterns import datagen, kafka
+from pipeline_patterns.architectures import kappa
+from pipeline_patterns.architectures import lambda_architecture as la
+from pipeline_patterns.architectures.event_log import produce_event_log
+from pipeline_patterns.spark import get_spark
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2024, 1, 15)
+GO_LIVE_MS = int(datetime(2024, 1, 15, tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    return get_spark("test-lambda-kappa")
+
+
+@pytest.fixture(scope="module")
+def events():
+    return la.simulated_events(1_200, seed=7, mean_gap_s=60)
+
+
+@pytest.fixture(scope="module")
+def lambda_run(spark, events, tmp_path_factory):
+    suffix = tmp_path_factory.mktemp("lambda").name.replace("-", "_")[-12:]
+    lake = tmp_path_factory.mktemp("lambda_lake")
+    tables = la.LambdaTables(f"t_lambda_{suffix}")
+    la.ensure_serving_tables(tables)
+    topic = f"t_lambda_{suffix}"
+    kafka.create_topic(topic, partitions=3)
+    paths = la.LambdaPaths(str(lake / "master"), str(lake / "batch"), str(lake / "ck"))
+    steps = la.simulate_day(spark, events, topic, tables, paths, step_hours=[18, 24, 26, 40],
+                            batch_after_hours=26, day=DAY, produce=produce_event_log)
+    return tables, paths, steps
+
+
+def test_the_merged_view_equals_a_recomputation_before_and_after_the_cutoff_moves(lambda_run, events):
+    tables, _, steps = lambda_run
+    assert [s["diff_rows"] for s in steps] == [0, 0, 0, 0]
+    assert [str(s["cutoff"]) for s in steps] == ["2024-01-15 00:00:00+00:00"] * 2 + ["2024-01-16 00:00:00+00:00"] * 2
+    assert la.diff(la.recompute(events), la.serving_answer(tables)) == []
+
+
+def test_the_boundary_event_counts_once_and_a_strict_bound_loses_the_first_minute(lambda_run, events):
+    tables, _, _ = lambda_run
+    lost = la.diff(la.recompute(events), la.serving_answer(tables, strict_speed_bound=True))
+    first_minute = [e for e in events if "2024-01-16T00:00:00" <= e["timestamp"] < "2024-01-16T00:01:00"]
+    assert sum(d["expected"][0] - d["actual"][0] for d in lost) == len(first_minute) >= 1
+
+
+def test_rerunning_the_batch_for_a_date_is_idempotent_and_leaves_other_dates(spark, lambda_run, events):
+    tables, paths, _ = lambda_run
+    before = sorted(map(tuple, spark.read.format("delta").load(paths.batch_view).collect()))
+    answer = la.serving_answer(tables)
+    la.batch_daily_view(spark, paths.master, DAY, paths.batch_view)
+    la.publish_batch_view(spark, paths.batch_view, DAY, tables)
+    assert sorted(map(tuple, spark.read.format("delta").load(paths.batch_view).collect())) == before
+    assert la.serving_answer(tables) == answer
+    batch_rows = la.recompute([e for e in events if e["timestamp"] < "2024-01-16"])
+    assert len(before) == len(batch_rows)
+
+
+@pytest.fixture(scope="module")
+def kappa_log(events, tmp_path_factory):
+    suffix = tmp_path_factory.mktemp("kappa").name.replace("-", "_")[-12:]
+    topic = f"t_kappa_{suffix}"
+    kappa.create_log(topic, partitions=4)
+    backfill = datagen.user_events(100, seed=8, start=datetime(2023, 12, 1, tzinfo=UTC))
+    produce_event_log(topic, backfill, partition_for=kappa.partition_by_user(4))
+    produce_event_log(topic, events, partition_for=kappa.partition_by_user(3))
+    return topic, f"t_metrics_{suffix}", backfill
+
+
+def test_replay_starts_at_the_end_of_a_partition_with_nothing_after_the_timestamp(kappa_log):
+    topic, _, backfill = kappa_log
+    found, start = kappa.offsets_found(topic, GO_LIVE_MS), kappa.start_offsets(topic, GO_LIVE_MS)
+    in_partition_3 = sum(kappa.partition_by_user(4)(e) == 3 for e in backfill)
+    assert found[3] is None and start[3] == in_partition_3
+    assert [start[p] for p in (0, 1, 2)] == [sum(kappa.partition_by_user(4)(e) == p for e in backfill) for p in (0, 1, 2)]
+
+
+def test_v2_equals_an_independent_batch_and_replaying_twice_gives_the_same_table(kappa_log, events):
+    topic, view, backfill = kappa_log
+    first = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
+    table = kappa.table_answer(first.table)
+    second = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
+    assert first.events == second.events == len(events)
+    assert table == kappa.batch_compute(events + backfill, kappa.V2, GO_LIVE_MS)
+    assert kappa.table_answer(second.table) == table
+
+
+def test_the_swap_is_atomic_for_a_concurrent_reader_and_the_naive_swap_is_not(kappa_log):
+    topic, view, _ = kappa_log
+    v1 = kappa.replay(topic, kappa.V1, GO_LIVE_MS, view=view)
+    v2 = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
+    kappa.swap(view, v1.table)
+    versions = {kappa.table_totals(v1.table), kappa.table_totals(v2.table)}
+    assert len(versions) == 2
+    with kappa.ConcurrentReader(view) as reader:
+        for i in range(30):
+            kappa.swap(view, v2.table if i % 2 == 0 else v1.table)
+    print(f"\natomic swap: {len(reader.answers)} queries, {len(reader.errors)} errors")
+    assert reader.answers and reader.errors == [] and set(reader.answers) <= versions
+    with kappa.ConcurrentReader(view) as naive:
+        for i in range(30):
+            kappa.non_atomic_swap(view, v2.table if i % 2 == 0 else v1.table)
+    print(f"drop + create: {len(naive.answers)} queries, {len(naive.errors)} errors")
+    assert naive.errors and set(naive.errors) == {"UndefinedTable"}
+    with pytest.raises(ValueError, match="serves now"):
+        kappa.replay(topic, kappa.V1, GO_LIVE_MS, view=view)  # v1 is live after 30 swaps
+
+
+def test_kappa_v2_reconciles_with_lambda_on_the_same_events(lambda_run, kappa_log):
+    tables, _, _ = lambda_run
+    topic, view, _ = kappa_log
+    v2 = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=f"{view}_r")
+    assert la.diff(la.serving_answer(tables), kappa.table_answer(v2.table)) == []

@@ -1,0 +1,90 @@
+"""Pure logic behind lessons 06, 07, 09 and 10: audits, crash points, recomputations, naming."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from pipeline_patterns.architectures import kappa
+from pipeline_patterns.architectures import lambda_architecture as la
+from pipeline_patterns.exactly_once.audit import audit_ids
+from pipeline_patterns.exactly_once.kafka_transactions import ProcessorConfig
+from pipeline_patterns.faults import CRASH_ENV
+
+EVENTS = [
+    {"event_id": "a", "user_id": "u1", "event_type": "purchase", "revenue": 19.99, "timestamp": "2024-01-15T23:59:59.999Z"},
+    {"event_id": "b", "user_id": "u1", "event_type": "purchase", "revenue": 0.29, "timestamp": "2024-01-16T00:00:00.000Z"},
+    {"event_id": "c", "user_id": "u2", "event_type": "view", "revenue": 0.0, "timestamp": "2024-01-16T08:00:00.000Z"},
+]
+
+
+def test_audit_counts_duplicates_missing_and_unexpected_ids():
+    view = audit_ids(["a", "b", "c"], ["a", "a", "b", "z"])
+    assert (view.expected, view.seen, view.distinct, view.duplicates, view.missing, view.unexpected) == (3, 4, 3, 1, 1, 1)
+    assert not view.exactly_once
+    assert audit_ids(["a", "b"], ["b", "a"]).exactly_once
+
+
+def test_crash_point_kills_the_process_at_the_nth_arrival_only():
+    code = ("from pipeline_patterns.faults import crash_point\n"
+            "for i in range(5):\n    print(i, flush=True)\n    crash_point('here')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, CRASH_ENV: "here:3"}, check=False)
+    assert run.returncode == -signal.SIGKILL and run.stdout.split() == ["0", "1", "2"]
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, CRASH_ENV: "elsewhere:1"}, check=False)
+    assert other.returncode == 0 and other.stdout.split() == ["0", "1", "2", "3", "4"]
+
+
+def test_processor_config_refuses_an_unknown_mode_and_keeps_a_stable_transactional_id():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ProcessorConfig("in", "out", "g", mode="exactly-twice")
+    assert ProcessorConfig("in", "out", "g").transactional_id == ProcessorConfig("in", "out", "g").transactional_id == "g-in"
+
+
+def test_lambda_recompute_uses_half_open_cutoffs_and_integer_cents():
+    until_midnight = la.recompute(EVENTS, until=datetime(2024, 1, 16, tzinfo=UTC))
+    assert until_midnight == {("u1", "purchase"): (1, 1999, datetime(2024, 1, 15, 23, 59, 59, 999000, tzinfo=UTC))}
+    everything = la.recompute(EVENTS)
+    assert everything[("u1", "purchase")] == (2, 2028, datetime(2024, 1, 16, tzinfo=UTC))
+    assert everything[("u2", "view")] == (1, 0, datetime(2024, 1, 16, 8, tzinfo=UTC))
+
+
+def test_lambda_diff_lists_only_rows_that_differ():
+    a = {("u1", "view"): (1, 0, None), ("u2", "view"): (2, 0, None)}
+    b = {("u1", "view"): (1, 0, None), ("u3", "view"): (5, 0, None)}
+    assert la.diff(a, b) == [
+        {"user_id": "u2", "event_type": "view", "expected": (2, 0, None), "actual": None},
+        {"user_id": "u3", "event_type": "view", "expected": None, "actual": (5, 0, None)}]
+    assert la.diff(a, dict(a)) == []
+
+
+def test_simulated_events_hold_one_event_exactly_on_the_cutoff():
+    events = la.simulated_events(500, seed=3)
+    assert len(events) == 501 and [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+    assert sum(e["timestamp"] == "2024-01-16T00:00:00.000Z" for e in events) == 1
+
+
+def test_kappa_versions_differ_only_by_the_truncation_bug():
+    assert kappa.V1.to_cents(19.99) == 1998 and kappa.V2.to_cents(19.99) == 1999
+    from_ms = int(datetime(2024, 1, 16, tzinfo=UTC).timestamp() * 1000)
+    assert kappa.batch_compute(EVENTS, kappa.V2, from_ms) == {
+        ("u1", "purchase"): (1, 29, datetime(2024, 1, 16, tzinfo=UTC)),
+        ("u2", "view"): (1, 0, datetime(2024, 1, 16, 8, tzinfo=UTC))}
+    assert kappa.batch_compute(EVENTS, kappa.V1, 0)[("u1", "purchase")][1] == 1998 + 28
+
+
+def test_kappa_output_tables_are_named_deterministically_per_view_version_and_timestamp():
+    assert kappa.output_table("user_metrics", kappa.V2, 1705276800000) == "user_metrics_v2_from_1705276800000"
+    assert kappa.output_table("m", kappa.V1, 0) != kappa.output_table("m", kappa.V2, 0)
+
+
+def test_partition_by_user_is_stable_and_in_range():
+    place = kappa.partition_by_user(3)
+    assert {place({"user_id": f"user_{i:04d}"}) for i in range(50)} == {0, 1, 2}
+    assert place({"user_id": "user_0007"}) == place({"user_id": "user_0007"})
