@@ -41,6 +41,21 @@ def test_lessons_with_another_seed_and_sizes_are_ok_and_reported():
     assert "report:" in out.stdout and "00_stack_tour" in out.stdout
 
 
+ARCHITECTURES_AND_GUARANTEES = ["06_lambda_architecture", "07_kappa_architecture", "09_kafka_exactly_once",
+                                 "10_spark_exactly_once_to_postgres", "11_dead_letter_queue", "12_circuit_breaker"]
+
+
+def test_architecture_and_guarantee_lessons_with_another_seed_are_ok():
+    out = kit_run(*(name[:2] for name in ARCHITECTURES_AND_GUARANTEES), "-p", "seed", "7")
+    assert out.returncode == 0, out.stdout + out.stderr
+    summary = json.loads((runner.RUNS_DIR / "latest" / "summary.json").read_text())
+    assert [(s["notebook"], s["status"], s["error"]) for s in summary] == [
+        (name, "ok", None) for name in ARCHITECTURES_AND_GUARANTEES]
+    executed = nbformat.read(runner.RUNS_DIR / "latest" / "09_kafka_exactly_once.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "seed = 7" in injected.source
+
+
 def test_a_failing_notebook_fails_the_run_and_says_why(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("answer = 41", metadata={"tags": ["parameters"]}),

@@ -88,3 +88,10 @@ def test_partition_by_user_is_stable_and_in_range():
     place = kappa.partition_by_user(3)
     assert {place({"user_id": f"user_{i:04d}"}) for i in range(50)} == {0, 1, 2}
     assert place({"user_id": "user_0007"}) == place({"user_id": "user_0007"})
+
+
+def test_hours_to_cover_is_the_first_whole_hour_after_the_last_event():
+    from datetime import date
+
+    assert la.hours_to_cover(EVENTS, date(2024, 1, 15)) == 33  # last event 2024-01-16T08:00 -> hour 33
+    assert la.hours_to_cover(EVENTS[:1], date(2024, 1, 15)) == 24

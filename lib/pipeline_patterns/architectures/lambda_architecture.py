@@ -19,6 +19,7 @@ Revenue is kept in integer cents end to end so every comparison is exact.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,12 @@ def simulated_events(n: int, seed: int = 42, mean_gap_s: float = 25.0) -> list[d
                 "timestamp": "2024-01-16T00:00:00.000Z"}
     events.append(boundary)
     return sorted(events, key=lambda e: e["timestamp"])
+
+
+def hours_to_cover(events: list[dict], day: date) -> int:
+    """The first whole hour after ``day`` 00:00 UTC by which every event has happened."""
+    last = max(parse_ts(e["timestamp"]) for e in events)
+    return math.floor((last - datetime.combine(day, time.min, tzinfo=UTC)).total_seconds() / 3600) + 1
 
 
 def parse_ts(value: str) -> datetime:
