@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 KIT := $(PY) -m pipeline_patterns
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability lab clean-data
+.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full lab clean-data
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ test-notebooks: setup
 
 test-reliability: setup
 	$(PYTEST) tests/reliability
+
+test-reliability-full: setup ## the reliability suite at full size (100,000 events, 10 kills)
+	$(PYTEST) tests/reliability --full -s
 
 lab: setup ## JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
