@@ -1,0 +1,107 @@
+"""Checks on a medallion deployment, each an independent query over the Delta tables.
+
+* :func:`checksum` — row count plus a SHA-256 over the sorted row hashes, volatile
+  columns (``_ingested_at``, ``_bronze_version``) left out: equal checksums mean equal
+  contents, whatever the files or row order.
+* :func:`snapshot` — version and checksum of every layer: a rerun that changes nothing
+  leaves both equal (no new commit at all).
+* :func:`partition_files` — which data files hold each partition: a partition whose
+  files did not change was not rewritten.
+* :func:`accounting` — bronze rows = silver rows + quarantine rows + duplicates removed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from pipeline_patterns.architectures.medallion import DatasetSpec, Lake, row_hash, table_version, with_reasons
+
+LAYERS = ("bronze", "silver", "quarantine", "gold")
+VOLATILE = ("_ingested_at", "_bronze_version")  # differ between two ingestions of the same data
+
+
+@dataclass(frozen=True)
+class Checksum:
+    rows: int
+    digest: str
+
+
+def checksum(spark: SparkSession, path: str, exclude: tuple[str, ...] = VOLATILE) -> Checksum:
+    """Row count plus a SHA-256 over the sorted row hashes (columns in name order, ``exclude`` left out)."""
+    df = spark.read.format("delta").load(path)
+    hashes = df.select(row_hash(sorted(c for c in df.columns if c not in exclude)).alias("h"))
+    row = hashes.agg(F.count("*").alias("rows"),
+                     F.sha2(F.concat_ws(",", F.array_sort(F.collect_list("h"))), 256).alias("digest")).first()
+    return Checksum(row["rows"], row["digest"])
+
+
+@dataclass(frozen=True)
+class TableState:
+    version: int | None
+    checksum: Checksum | None
+
+
+def snapshot(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> dict[str, TableState]:
+    """Version and checksum of each layer's table (None for a table not created yet)."""
+    out = {}
+    for layer in LAYERS:
+        path, version = lake.table(layer, ds), table_version(spark, lake.table(layer, ds))
+        out[layer] = TableState(version, None if version is None else checksum(spark, path))
+    return out
+
+
+def partition_files(spark: SparkSession, path: str, column: str) -> dict[str, frozenset[str]]:
+    """Partition value -> the data files holding it in the current version."""
+    rows = (spark.read.format("delta").load(path)
+            .select(F.col(column).cast("string").alias("p"), F.col("_metadata.file_path").alias("f"))
+            .distinct().collect())
+    files = defaultdict(set)
+    for row in rows:
+        files[row["p"]].add(row["f"])
+    return {p: frozenset(f) for p, f in files.items()}
+
+
+def reject_counts(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> dict[str, int]:
+    path = lake.table("quarantine", ds)
+    if not DeltaTable.isDeltaTable(spark, path):
+        return {}
+    rows = spark.read.format("delta").load(path).groupBy("reason").count().collect()
+    return {row["reason"]: row["count"] for row in sorted(rows)}
+
+
+def reject_examples(spark: SparkSession, lake: Lake, ds: DatasetSpec, columns: list[str]) -> DataFrame:
+    """One quarantined row per reason — the first by bronze version and raw values — to show what each rule caught."""
+    first = Window.partitionBy("reason").orderBy("_bronze_version", *columns)
+    quarantine = spark.read.format("delta").load(lake.table("quarantine", ds))
+    return (quarantine.withColumn("_n", F.row_number().over(first)).filter(F.col("_n") == 1)
+            .select("reason", *columns).orderBy("reason"))
+
+
+@dataclass(frozen=True)
+class Accounting:
+    bronze: int
+    silver: int
+    quarantine: int
+    duplicates_removed: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.bronze == self.silver + self.quarantine + self.duplicates_removed
+
+
+def accounting(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> Accounting:
+    """Each layer counted by an independent query; duplicates = valid bronze rows - distinct valid keys."""
+    bronze = with_reasons(spark.read.format("delta").load(lake.table("bronze", ds)), ds.rules)
+    valid = bronze.filter(F.col("reason").isNull()).select(*ds.columns(bronze))
+    counts = valid.agg(F.count("*").alias("rows"), F.countDistinct(ds.key).alias("keys")).first()
+
+    def rows(layer: str) -> int:
+        path = lake.table(layer, ds)
+        return spark.read.format("delta").load(path).count() if DeltaTable.isDeltaTable(spark, path) else 0
+
+    return Accounting(rows("bronze"), rows("silver"), rows("quarantine"), counts["rows"] - counts["keys"])
