@@ -41,7 +41,8 @@ def test_lessons_with_another_seed_and_sizes_are_ok_and_reported():
     assert "report:" in out.stdout and "00_stack_tour" in out.stdout
 
 
-ARCHITECTURES_AND_GUARANTEES = ["06_lambda_architecture", "07_kappa_architecture", "09_kafka_exactly_once",
+ARCHITECTURES_AND_GUARANTEES = ["06_lambda_architecture", "07_kappa_architecture", "08_medallion_architecture",
+                                 "09_kafka_exactly_once",
                                  "10_spark_exactly_once_to_postgres", "11_dead_letter_queue", "12_circuit_breaker"]
 
 
