@@ -109,8 +109,8 @@ def _committed_positions(consumer: KafkaConsumer, partitions: list[TopicPartitio
 def run(cfg: ProcessorConfig, fail_batch: Callable[[int], bool] = lambda n: False) -> RunStats:
     """Process ``input_topic`` up to its end offsets at start; return what was done.
 
-    ``fail_batch(n)`` injects a processing error into batch ``n`` (the lessons use it to
-    show an abort and what happens next).
+    ``fail_batch(n)`` injects a processing error into batch ``n`` after its records were
+    written (uncommitted) and before the commit — the lessons use it to show an abort.
     """
     consumer, producer = make_clients(cfg)
     stats = RunStats()
@@ -162,6 +162,7 @@ def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, s
                 producer.abort_transaction()  # an empty transaction: nothing to keep
             return
         if fail_batch(batch_no):
+            producer.flush()  # the batch's writes are in the log (uncommitted) when the failure hits
             raise RuntimeError(f"injected processing failure in batch {batch_no}")
         crash_point("before-commit")
         offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()}
