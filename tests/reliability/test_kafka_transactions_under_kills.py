@@ -63,8 +63,9 @@ def test_transactions_give_exactly_once_under_repeated_kill_9(unique, tmp_path, 
     assert committed_view.exactly_once and committed_view.seen == n
     assert progress() == n
     progress.close()
-    # The kills left aborted writes in the log: visible to read_uncommitted only.
-    assert uncommitted_view.duplicates > 0 and uncommitted_view.missing == 0
+    # A read_uncommitted reader also sees whatever aborted writes reached the log before a kill
+    # (how many depends on where each kill landed; printed above, 0 to a few hundred).
+    assert uncommitted_view.missing == 0 and uncommitted_view.seen == n + uncommitted_view.duplicates
 
 
 def test_without_transactions_the_same_kill_duplicates(unique, tmp_path):
