@@ -331,9 +331,14 @@ def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
         raise TimeoutError(f"the query did not catch up within {BOUND_S} s")
     if query.exception():
         raise query.exception()
-    ran = [p for p in query.recentProgress if p["numInputRows"] > 0]
+    seconds = time.perf_counter() - query_started
+    progress = query.recentProgress
+    ran = [p for p in progress if p["numInputRows"] > 0]
+    in_triggers = sum(p["durationMs"].get("triggerExecution", 0) for p in progress) / 1000
     return {"applied": applied, "skipped": skipped, "rows": rows_written[0],
-            "seconds": round(time.perf_counter() - query_started, 3), "session_seconds": round(session_seconds, 3),
+            "seconds": round(seconds, 3), "session_seconds": round(session_seconds, 3),
+            # query start-up (source and checkpoint set-up) and stop: the run's time outside any trigger
+            "outside_triggers_seconds": round(seconds - in_triggers, 3),
             **{k: round(v, 3) for k, v in spent.items()},
             "progress_ms": {part: sum(p["durationMs"].get(part, 0) for p in ran) for part in PROGRESS_PARTS},
             "progress_batches": len(ran)}
