@@ -1,4 +1,4 @@
-"""Sessions on Spark (applyInPandasWithState and session_window) equal the reference."""
+"""Sessions on Spark (applyInPandasWithState and session_window) equal the reference, clicks out of order."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ GAP, DELAY = timedelta(minutes=30), timedelta(minutes=10)
 
 def test_both_engines_equal_the_reference_step_by_step(tmp_path, unique):
     spark = get_spark("test-sessions")
-    steps, _ = click_stream(users=5, seed=11, step=timedelta(minutes=90))
+    steps, _ = click_stream(users=5, seed=11, step=timedelta(minutes=90), out_of_order=True)
     clicks = [c for step in steps for c in step]
     marker = Click("zz_end", max(c.event_time for c in clicks) + timedelta(days=1), "end")
     steps = steps + [[marker]]

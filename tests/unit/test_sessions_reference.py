@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline_patterns.streaming.sessions import (
-    Click, Session, click_stream, emitted_after_steps, processing_time_sessions, sessionize)
+    BRIDGE_USER, Click, Session, click_stream, emitted_after_steps, processing_time_sessions, sessionize)
+from pipeline_patterns.streaming.session_queries import add_click
 
 T0 = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 GAP = timedelta(minutes=30)
@@ -61,3 +62,38 @@ def test_click_stream_is_seeded_and_keeps_each_users_order():
             per_user.setdefault(c.user_id, []).append(c.event_time)
     assert all(times == sorted(times) for times in per_user.values())
     assert all(arrived >= c.event_time for arrived, c in arrivals)  # nothing arrives before it happens
+
+
+def test_out_of_order_stream_overtakes_within_a_user_and_bridges_two_sessions():
+    steps, arrivals = click_stream(users=8, seed=42, step=timedelta(minutes=60), out_of_order=True)
+    assert (steps, arrivals) == click_stream(users=8, seed=42, step=timedelta(minutes=60), out_of_order=True)
+    arrival_step = {c.event_id: k for k, step in enumerate(steps) for c in step}
+    clicks = [c for step in steps for c in step]
+    overtaken = [(a, b) for a in clicks for b in clicks if a.user_id == b.user_id
+                 and a.event_time < b.event_time and arrival_step[a.event_id] > arrival_step[b.event_id]]
+    assert overtaken
+    assert all(timedelta(0) <= arrived - c.event_time <= timedelta(minutes=5) for arrived, c in arrivals)
+    # the bridge: two sessions as far as the first step shows, one once the late click arrives
+    first_step_only = [c for c in steps[0] if c.user_id == BRIDGE_USER]
+    bridge = [s for s in sessionize(clicks, GAP) if s.user_id == BRIDGE_USER]
+    assert len(sessionize(first_step_only, GAP)) == 2 and len(bridge) == 1 and bridge[0].events == 3
+
+
+def test_add_click_extends_backwards_and_merges_what_it_bridges():
+    gap = 30 * 60_000
+    sessions: list = []
+    for minute in (0, 31, 50):
+        sessions = add_click(sessions, minute * 60_000, 1.0, gap)
+    assert sessions == [(0, 0, 1, 1.0), (31 * 60_000, 50 * 60_000, 2, 2.0)]
+    sessions = add_click(sessions, 27 * 60_000, 1.0, gap)  # late: within 30 min of both
+    assert sessions == [(0, 50 * 60_000, 4, 4.0)]
+    sessions = add_click(sessions, 100 * 60_000, 1.0, gap)  # 50 minutes later: its own session
+    assert sessions == [(0, 50 * 60_000, 4, 4.0), (100 * 60_000, 100 * 60_000, 1, 1.0)]
+
+
+def test_no_engine_emits_a_session_before_the_watermark_passes_its_end():
+    steps = [[click("a", 0), click("a", 31)], [click("a", 27)], [click("z", 200)]]
+    for engine in ("state", "session_window"):
+        emitted = emitted_after_steps(steps, GAP, timedelta(minutes=10), engine)
+        assert emitted[0] == emitted[1] == set()  # a's first "session" was never final
+        assert emitted[2] == {Session("a", T0, T0 + timedelta(minutes=61), 3)}

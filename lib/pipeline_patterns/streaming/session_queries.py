@@ -1,11 +1,13 @@
 """Sessions on the streaming engine: ``applyInPandasWithState`` and ``session_window``.
 
-``stateful_sessions`` keeps one aggregate per user in state (start, last event, count,
-value) with an **event-time** timeout at ``last event + gap``: a session is emitted
-when the user's next event proves the gap, or when the watermark passes its end.
+``stateful_sessions`` keeps an aggregate per open session of a user in state (start,
+last event, count, value), with an **event-time** timeout at the earliest open
+session's ``last event + gap``. A session is emitted once the watermark has passed its
+end, never earlier: a user's clicks may arrive out of order across micro-batches, and
+until then a click still on its way can extend a session or merge two of them.
 Guarantee: with a checkpoint and the Delta sink each session is written once; the
-result does not depend on how records were batched or when they arrived, only on
-event times (for events not dropped as later than the watermark).
+result does not depend on how records were batched or in what order they arrived,
+only on event times (for events not dropped as later than the watermark).
 
 ``guide_sessions`` is the guide's design ported to PySpark for comparison: every
 event kept in state and a **processing-time** timeout — see the lesson's pitfalls.
@@ -27,7 +29,7 @@ from pipeline_patterns.streaming.sessions import Click, Session
 
 SCHEMA = "user_id STRING, event_time TIMESTAMP, event_id STRING, value DOUBLE"
 OUTPUT = "user_id STRING, start_ms LONG, end_ms LONG, events LONG, value DOUBLE"
-AGGREGATE_STATE = "start_ms LONG, last_ms LONG, events LONG, value DOUBLE"
+AGGREGATE_STATE = "start_ms ARRAY<LONG>, last_ms ARRAY<LONG>, events ARRAY<LONG>, value ARRAY<DOUBLE>"
 EVERY_EVENT_STATE = "start_ms LONG, event_ms ARRAY<LONG>, values ARRAY<DOUBLE>"
 
 
@@ -50,39 +52,48 @@ def _session_row(user: str, start: int, last: int, gap_ms: int, events: int, val
     return {"user_id": user, "start_ms": start, "end_ms": last + gap_ms, "events": events, "value": value}
 
 
+OpenSession = tuple[int, int, int, float]  # start_ms, last_ms, events, value
+
+
+def add_click(sessions: list[OpenSession], ts: int, value: float, gap_ms: int) -> list[OpenSession]:
+    """Add one click to a user's open sessions, merging every session it is within ``gap`` of.
+
+    Open sessions are kept at least ``gap`` apart, so one pass is enough: a click that
+    arrives late (out of order) can extend a session backwards, or bridge two sessions
+    into one.
+    """
+    touching = [s for s in sessions if s[0] - gap_ms < ts < s[1] + gap_ms]
+    merged = (min([ts, *(s[0] for s in touching)]), max([ts, *(s[1] for s in touching)]),
+              1 + sum(s[2] for s in touching), value + sum(s[3] for s in touching))
+    return sorted([s for s in sessions if s not in touching] + [merged])
+
+
 def _aggregate_sessions(gap_ms: int):
     def update(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
         (user,) = key
-        if state.hasTimedOut:  # the watermark passed last event + gap
-            start, last, events, value = state.get
-            state.remove()
-            yield pd.DataFrame([_session_row(user, start, last, gap_ms, events, value)])
-            return
-        rows = pd.concat(list(batches)).sort_values("ts_ms")
-        current = state.get if state.exists else None
-        closed = []
-        for ts, val in zip(rows["ts_ms"].tolist(), rows["value"].tolist()):
-            if current is None:
-                current = (ts, ts, 1, val)
-            elif ts - current[1] >= gap_ms:  # the gap proves the previous session is over
-                closed.append(_session_row(user, current[0], current[1], gap_ms, current[2], current[3]))
-                current = (ts, ts, 1, val)
-            else:
-                current = (current[0], max(current[1], ts), current[2] + 1, current[3] + val)
-        if current[1] + gap_ms < state.getCurrentWatermarkMs():  # already expired by the watermark
-            closed.append(_session_row(user, current[0], current[1], gap_ms, current[2], current[3]))
-            state.remove()
+        sessions: list[OpenSession] = list(zip(*state.get)) if state.exists else []
+        if not state.hasTimedOut:
+            rows = pd.concat(list(batches))
+            for ts, val in zip(rows["ts_ms"].tolist(), rows["value"].tolist()):
+                sessions = add_click(sessions, ts, val, gap_ms)
+        # A session is final only once the watermark is past its end: until then a click
+        # still on its way (not later than the watermark) could extend it or merge it.
+        watermark = state.getCurrentWatermarkMs()
+        closed = [s for s in sessions if s[1] + gap_ms < watermark]
+        still_open = [s for s in sessions if s[1] + gap_ms >= watermark]
+        if still_open:
+            state.update(tuple(list(column) for column in zip(*still_open)))
+            state.setTimeoutTimestamp(min(s[1] for s in still_open) + gap_ms)
         else:
-            state.update(current)
-            state.setTimeoutTimestamp(current[1] + gap_ms)
+            state.remove()
         if closed:
-            yield pd.DataFrame(closed)
+            yield pd.DataFrame([_session_row(user, *s[:2], gap_ms, *s[2:]) for s in closed])
 
     return update
 
 
 def stateful_sessions(clicks: DataFrame, gap: timedelta) -> DataFrame:
-    """Event-time sessions with ``applyInPandasWithState``; only an aggregate per user in state."""
+    """Event-time sessions with ``applyInPandasWithState``; only an aggregate per open session in state."""
     return clicks.groupBy("user_id").applyInPandasWithState(
         _aggregate_sessions(int(gap.total_seconds() * 1000)), OUTPUT, AGGREGATE_STATE, "append",
         GroupStateTimeout.EventTimeTimeout)

@@ -5,15 +5,16 @@ order, belong to one session while each follows the previous by less than ``gap`
 the session spans ``[first event, last event + gap)``.
 
 :func:`sessionize` is the plain-Python reference. :func:`emitted_after_steps` models
-*when* a streaming engine can emit each session: only once the watermark has passed
-the session's end (for the built-in ``session_window``), or earlier when the user's
-next event already proves the gap (for the ``applyInPandasWithState`` processor).
+*when* a streaming engine may emit each session: only once the watermark has passed
+the session's end. Earlier is wrong when a user's clicks can arrive out of order: a
+click that arrives later can still extend the session or bridge it with the next one.
 :func:`processing_time_sessions` shows the guide's pitfall: with a processing-time
 timeout the sessions depend on when records *arrived*, not when events happened.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -71,11 +72,10 @@ def emitted_after_steps(steps: list[Click] | list[list[Click]], gap: timedelta, 
                         engine: str) -> list[set[Session]]:
     """Which sessions each engine has emitted after each step (append mode).
 
-    ``session_window``: a session is emitted once ``end <= watermark``.
-    ``state``: the applyInPandasWithState processor also emits a session as soon as the
-    user's next event (seen by that step) starts a new one, and on timeout, i.e. once
-    the watermark is past ``end``; a session whose end is already behind the watermark
-    when its last batch is processed is emitted in that batch.
+    ``session_window`` emits a session once ``end <= watermark``; the
+    ``applyInPandasWithState`` processor once ``end < watermark`` (its event-time
+    timeout fires when the watermark is past the timeout timestamp). Neither emits a
+    session earlier, whatever the user's next click says.
     """
     if engine not in ("session_window", "state"):
         raise ValueError(f"engine must be 'session_window' or 'state', got {engine!r}")
@@ -84,18 +84,8 @@ def emitted_after_steps(steps: list[Click] | list[list[Click]], gap: timedelta, 
     emitted: list[set[Session]] = []
     for step, mark in zip(steps, marks):
         seen.extend(step)
-        sessions = sessionize(seen, gap)
-        last_per_user: dict[str, Session] = {}
-        for s in sessions:
-            if s.user_id not in last_per_user or s.start > last_per_user[s.user_id].start:
-                last_per_user[s.user_id] = s
-        done = set()
-        for s in sessions:
-            closed_by_next_event = last_per_user[s.user_id] != s
-            passed = mark is not None and (s.end <= mark if engine == "session_window" else s.end < mark)
-            if passed or (engine == "state" and closed_by_next_event):
-                done.add(s)
-        emitted.append(done)
+        emitted.append({s for s in sessionize(seen, gap)
+                        if mark is not None and (s.end <= mark if engine == "session_window" else s.end < mark)})
     return emitted
 
 
@@ -121,15 +111,24 @@ def processing_time_sessions(arrivals: list[tuple[datetime, Click]], timeout: ti
     return result
 
 
+BRIDGE_USER = "user_bridge"
+
+
 def click_stream(users: int = 12, sessions_per_user: tuple[int, int] = (1, 4), seed: int = 42,
                  start: datetime = datetime(2024, 1, 15, 8, 0, tzinfo=UTC), step: timedelta = timedelta(minutes=20),
-                 max_lag: timedelta = timedelta(minutes=5)) -> tuple[list[list[Click]], list[tuple[datetime, Click]]]:
+                 max_lag: timedelta = timedelta(minutes=5),
+                 out_of_order: bool = False) -> tuple[list[list[Click]], list[tuple[datetime, Click]]]:
     """Seeded clicks in sessions, arriving up to ``max_lag`` late, cut into arrival steps.
 
     Within a session clicks are 1–12 minutes apart; sessions of a user are 40–150
-    minutes apart (always more than a 30-minute gap). Each user's clicks arrive in
-    event-time order; across users arrival order is mixed. Returns the arrival steps
-    (``step`` of arrival time each) and the (arrival, click) pairs.
+    minutes apart (always more than a 30-minute gap). Across users arrival order is
+    mixed. With ``out_of_order=False`` each user's clicks arrive in event-time order;
+    with ``True`` each click's lag is drawn on its own, so a user's clicks can overtake
+    each other, across steps too, and one more user (``BRIDGE_USER``) has a click that
+    arrives a step after the clicks around it and merges what looked like two
+    sessions into one. Keep ``max_lag`` below the watermark delay and nothing is
+    late enough to be dropped. Returns the arrival steps (``step`` of arrival time
+    each) and the (arrival, click) pairs.
     """
     rng = random.Random(seed)
     arrivals: list[tuple[datetime, Click]] = []
@@ -144,12 +143,27 @@ def click_stream(users: int = 12, sessions_per_user: tuple[int, int] = (1, 4), s
             for c in range(rng.randint(2, 7)):
                 if c:
                     t += timedelta(seconds=rng.randint(60, 12 * 60))
-                arrived = max(last_arrival, t + timedelta(seconds=rng.randint(0, int(max_lag.total_seconds()))))
+                arrived = t + timedelta(seconds=rng.randint(0, int(max_lag.total_seconds())))
+                if not out_of_order:
+                    arrived = max(last_arrival, arrived)
                 last_arrival = arrived
                 arrivals.append((arrived, Click(user, t, f"c{serial:05d}", round(rng.uniform(1, 50), 2))))
                 serial += 1
+    if out_of_order:
+        first_boundary_after_32_min = start + step * math.ceil(timedelta(minutes=32) / step)
+        arrivals.extend(_bridge(first_boundary_after_32_min, max_lag))
     arrivals.sort(key=lambda a: (a[0], a[1].event_id))
     steps: dict[int, list[Click]] = defaultdict(list)
     for arrived, click in arrivals:
         steps[int((arrived - start) / step)].append(click)
     return [steps.get(k, []) for k in range(max(steps) + 1)], arrivals
+
+
+def _bridge(boundary: datetime, max_lag: timedelta) -> list[tuple[datetime, Click]]:
+    """Clicks at 0 and 31 minutes (two sessions, as far as the first step shows), and one at
+    27 minutes that arrives just after the step ``boundary``: it merges them (30-minute gap)."""
+    lag = min(max_lag, timedelta(minutes=4, seconds=30))
+    last = boundary - timedelta(seconds=10)
+    first, bridge = last - timedelta(minutes=31), last - lag + timedelta(seconds=20)
+    clicks = [(first, first, "b0"), (last, last, "b1"), (boundary + timedelta(seconds=10), bridge, "b2")]
+    return [(arrived, Click(BRIDGE_USER, at, f"bridge_{name}", 10.0)) for arrived, at, name in clicks]
