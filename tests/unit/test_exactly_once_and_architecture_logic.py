@@ -13,7 +13,7 @@ import pytest
 from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures import lambda_architecture as la
 from pipeline_patterns.exactly_once.audit import audit_ids
-from pipeline_patterns.exactly_once.kafka_transactions import ProcessorConfig
+from pipeline_patterns.exactly_once.kafka_transactions import AbortBudget, ProcessorConfig, TooManyAborts
 from pipeline_patterns.faults import CRASH_ENV
 
 EVENTS = [
@@ -45,6 +45,31 @@ def test_processor_config_refuses_an_unknown_mode_and_keeps_a_stable_transaction
     with pytest.raises(ValueError, match="mode must be one of"):
         ProcessorConfig("in", "out", "g", mode="exactly-twice")
     assert ProcessorConfig("in", "out", "g").transactional_id == ProcessorConfig("in", "out", "g").transactional_id == "g-in"
+    assert ProcessorConfig("in", "out", "g").max_consecutive_aborts == 5
+    with pytest.raises(ValueError, match="max_consecutive_aborts must be at least 1, got 0"):
+        ProcessorConfig("in", "out", "g", max_consecutive_aborts=0)
+
+
+def test_abort_budget_stops_at_the_nth_abort_in_a_row_and_a_commit_resets_it():
+    budget = AbortBudget(max_consecutive=3)
+    for _ in range(2):
+        budget.aborted(RuntimeError("poison"), "batch 1")
+    budget.committed()  # a commit in between: the next aborts count from zero
+    for _ in range(2):
+        budget.aborted(RuntimeError("poison"), "batch 2")
+    assert budget.in_a_row == 2
+    cause = RuntimeError("cannot parse record 42")
+    with pytest.raises(TooManyAborts) as stopped:
+        budget.aborted(cause, "processor 'g-in' (in -> out), batch 9")
+    message = str(stopped.value)
+    assert message.startswith("processor 'g-in' (in -> out), batch 9: 3 transactions aborted in a row")
+    assert "(limit 3)" in message and "RuntimeError: cannot parse record 42" in message
+    assert "check the processing step" in message and "committed offsets" in message
+    assert stopped.value.__cause__ is cause
+    with pytest.raises(ValueError, match="at least 1"):
+        AbortBudget(max_consecutive=0)
+
+
 
 
 def test_lambda_recompute_uses_half_open_cutoffs_and_integer_cents():
