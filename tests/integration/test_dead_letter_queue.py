@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -78,7 +78,7 @@ def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
     run = processed_run
     records = kafka.read_all(run.topics.dlq)
     assert len(records) == 61
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     for record in records:
         assert isinstance(record.headers, list) and all(isinstance(v, bytes) for _, v in record.headers)
         assert [name for name, _ in record.headers] == list(dlq.DLQ_HEADER_NAMES)

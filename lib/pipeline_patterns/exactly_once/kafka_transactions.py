@@ -26,6 +26,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -137,7 +138,7 @@ def make_clients(cfg: ProcessorConfig) -> tuple[KafkaConsumer, KafkaProducer]:
     """
     consumer = kafka.consumer(group_id=cfg.group_id, isolation_level="read_committed",
                               max_poll_records=cfg.max_poll_records, consumer_timeout_ms=1000)
-    extra = {"transactional_id": cfg.transactional_id} if cfg.mode == "transactional" else {}
+    extra: dict[str, Any] = {"transactional_id": cfg.transactional_id} if cfg.mode == "transactional" else {}
     producer = kafka.producer(linger_ms=5, **extra)
     return consumer, producer
 

@@ -22,6 +22,7 @@ import psycopg
 import requests
 
 from pipeline_patterns.config import PROJECT_DIR, Settings, versions
+from pipeline_patterns.postgres import one_row
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
 from pipeline_patterns.stack.processes import ProcessRecord, spawn
@@ -420,13 +421,14 @@ class Postgres(Service):
         s = ctx.settings
         with psycopg.connect(host="127.0.0.1", port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
                              password=s.pgpassword.get_secret_value(), connect_timeout=5) as conn:
-            wal_level = conn.execute("SHOW wal_level").fetchone()[0]
+            wal_level = one_row(conn.execute("SHOW wal_level"))[0]
         if wal_level != "logical":
             raise StackError(f"PostgreSQL runs with wal_level={wal_level}; Debezium needs logical.")
 
     def stop(self, ctx: Context, record: ProcessRecord) -> None:
-        from pipeline_patterns.stack.processes import signal_service, terminate
         import signal
+
+        from pipeline_patterns.stack.processes import signal_service, terminate
 
         signal_service(record, signal.SIGCONT)
         bindir = preflight.postgres_bindir(self.major)
@@ -438,10 +440,7 @@ class Postgres(Service):
 
 def _reachable_by_postgres(folder: Path) -> bool:
     """Whether every parent of ``folder`` lets others traverse it (the ``postgres`` user)."""
-    for parent in [folder, *folder.parents]:
-        if parent.exists() and not parent.stat().st_mode & 0o001:
-            return False
-    return True
+    return all(not parent.exists() or parent.stat().st_mode & 0o001 for parent in [folder, *folder.parents])
 
 
 def _spark_home() -> Path:

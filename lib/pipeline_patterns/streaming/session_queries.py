@@ -61,7 +61,7 @@ def _aggregate_sessions(gap_ms: int):
         rows = pd.concat(list(batches)).sort_values("ts_ms")
         current = state.get if state.exists else None
         closed = []
-        for ts, val in zip(rows["ts_ms"].tolist(), rows["value"].tolist()):
+        for ts, val in zip(rows["ts_ms"].tolist(), rows["value"].tolist(), strict=True):
             if current is None:
                 current = (ts, ts, 1, val)
             elif ts - current[1] >= gap_ms:  # the gap proves the previous session is over
@@ -69,6 +69,8 @@ def _aggregate_sessions(gap_ms: int):
                 current = (ts, ts, 1, val)
             else:
                 current = (current[0], max(current[1], ts), current[2] + 1, current[3] + val)
+        if current is None:  # no rows and no state: nothing to close or keep
+            return
         if current[1] + gap_ms < state.getCurrentWatermarkMs():  # already expired by the watermark
             closed.append(_session_row(user, current[0], current[1], gap_ms, current[2], current[3]))
             state.remove()
@@ -127,5 +129,6 @@ def read_sessions(spark: SparkSession, output: str) -> set[Session]:
 
     if not DeltaTable.isDeltaTable(spark, output):
         return set()
-    return {Session(r.user_id, datetime.fromtimestamp(r.start_ms / 1000, UTC), datetime.fromtimestamp(r.end_ms / 1000, UTC),
-                    r.events) for r in spark.read.format("delta").load(output).collect()}
+    return {Session(r.user_id, datetime.fromtimestamp(r.start_ms / 1000, UTC),
+                    datetime.fromtimestamp(r.end_ms / 1000, UTC), r.events)
+            for r in spark.read.format("delta").load(output).collect()}

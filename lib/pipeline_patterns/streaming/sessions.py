@@ -67,7 +67,7 @@ def watermarks_after_steps(steps: list[list[Click]], delay: timedelta) -> list[d
     return marks
 
 
-def emitted_after_steps(steps: list[Click] | list[list[Click]], gap: timedelta, delay: timedelta,
+def emitted_after_steps(steps: list[list[Click]], gap: timedelta, delay: timedelta,
                         engine: str) -> list[set[Session]]:
     """Which sessions each engine has emitted after each step (append mode).
 
@@ -82,7 +82,7 @@ def emitted_after_steps(steps: list[Click] | list[list[Click]], gap: timedelta, 
     marks = watermarks_after_steps(steps, delay)
     seen: list[Click] = []
     emitted: list[set[Session]] = []
-    for step, mark in zip(steps, marks):
+    for step, mark in zip(steps, marks, strict=True):
         seen.extend(step)
         sessions = sessionize(seen, gap)
         last_per_user: dict[str, Session] = {}
