@@ -9,7 +9,7 @@ PYTEST := $(PY) -m pytest
 LOCK_PYTHON ?= python3.11
 PIP_INSTALL = $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full lab lock clean-data
+.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full lab lint lock clean-data
 
 # The venv, installed from pyproject.toml with the versions in constraints.txt (`make lock`).
 # .installed is the full `.[dev]` install; the unit tests and the linters need only their extra.
@@ -62,6 +62,12 @@ test-reliability-full: setup ## the reliability suite at full size (100,000 even
 
 lab: setup ## JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+LINT_PATHS := lib tests benchmarks dags conftest.py
+
+lint: $(VENV)/.installed-lint ## ruff on the code and the notebooks, mypy on lib (no JVM, no stack)
+	$(VENV)/bin/ruff check $(LINT_PATHS) notebooks
+	$(VENV)/bin/mypy lib
 
 lock: ## regenerate constraints.txt: a fresh Python 3.11 venv installed from .[dev], frozen
 	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
