@@ -46,6 +46,24 @@ def test_environment_yml_agrees_with_pyproject():
     assert "-e .[dev]" in pip_section
 
 
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_constraints_lock_every_requirement_at_the_pinned_versions():
+    lines = (PROJECT_DIR / "constraints.txt").read_text().splitlines()
+    locked = {normalised(name): version for name, version in pins([x for x in lines if not x.startswith("#")]).items()}
+    project = pyproject()["project"]
+    for name, version in pins(project["dependencies"]).items():
+        assert locked[normalised(name)] == version, f"constraints.txt has {name}=={locked[normalised(name)]}"
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + [r for extra in ("notebooks", "test", "lint") for r in extras[extra]]
+    names = {normalised(re.match(r"[A-Za-z0-9_.\-]+", r).group()) for r in wanted}
+    assert names <= set(locked), f"missing from constraints.txt (run `make lock`): {sorted(names - set(locked))}"
+    assert "apache-airflow" not in locked  # the orchestration extra is not locked yet
+    assert "-c constraints.txt" in (PROJECT_DIR / "Makefile").read_text()
+
+
 def test_spark_connector_matches_pyspark():
     v = versions()
     assert v["jvm"]["spark"] == v["python"]["pyspark"]
