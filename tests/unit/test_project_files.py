@@ -128,6 +128,16 @@ def test_ci_script_calls_make_test():
     assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()
 
 
+def test_ci_lints_first_and_unit_tests_and_lint_skip_setup():
+    commands = [line.split("#")[0].strip() for line in (PROJECT_DIR / ".ci" / "run").read_text().splitlines()]
+    assert commands.index("make lint") < commands.index("make test")
+    rules = {line.split(":", 1)[0]: line.split(":", 1)[1].split("##")[0]
+             for line in (PROJECT_DIR / "Makefile").read_text().splitlines() if re.match(r"[a-z-]+:", line)}
+    for target in ("test-unit", "lint"):  # no jars, Java or PostgreSQL: `setup` is not a prerequisite
+        assert "setup" not in rules[target].split(), rules[target]
+    assert "setup" in rules["test"].split()
+
+
 def test_every_notebook_has_parameters_and_assertions_and_no_sys_path():
     notebooks = sorted((PROJECT_DIR / "notebooks").glob("*.ipynb"))
     assert notebooks
