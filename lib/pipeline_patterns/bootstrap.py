@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -104,14 +105,26 @@ def ensure_postgres(echo: Callable[[str], None] = print) -> None:
     preflight.postgres_bindir(major)
 
 
-def ensure_env_file(echo: Callable[[str], None] = print) -> None:
-    env, example = PROJECT_DIR / ".env", PROJECT_DIR / ".env.example"
+def with_password(example_text: str, password: str) -> str:
+    """``.env.example``'s text with its ``PGPASSWORD=`` line set to ``password``."""
+    lines = example_text.splitlines(keepends=True)
+    out = [f"PGPASSWORD={password}\n" if line.startswith("PGPASSWORD=") else line for line in lines]
+    if out == lines:
+        out.append(f"PGPASSWORD={password}\n")
+    return "".join(out)
+
+
+def ensure_env_file(echo: Callable[[str], None] = print, env: Path | None = None,
+                    example: Path | None = None) -> None:
+    """Create ``.env`` from ``.env.example`` with a random PostgreSQL password; keep an existing one."""
+    env, example = env or PROJECT_DIR / ".env", example or PROJECT_DIR / ".env.example"
     if env.exists():
         echo(".env: kept as it is")
         return
-    shutil.copy(example, env)
+    env.touch(mode=0o600)
     env.chmod(0o600)
-    echo(".env: created from .env.example (edit PGPASSWORD before sharing this machine)")
+    env.write_text(with_password(example.read_text(), secrets.token_urlsafe(18)))
+    echo(f".env: created from .env.example with a random PGPASSWORD (only in {env})")
 
 
 def register_kernel(echo: Callable[[str], None] = print) -> None:

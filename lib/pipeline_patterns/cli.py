@@ -9,7 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from pipeline_patterns.config import SettingsError
 from pipeline_patterns.stack.errors import StackError
+
+KitError = (StackError, SettingsError)
 
 console = Console()
 errors = Console(stderr=True)
@@ -41,7 +44,7 @@ def up(brokers: str, spark_cluster: bool) -> None:
     t0 = time.monotonic()
     try:
         timings = Stack(echo=console.print).up(brokers=int(brokers), spark_cluster=spark_cluster)
-    except StackError as exc:
+    except KitError as exc:
         _fail(exc)
     if all(v == 0.0 for v in timings.values()):
         console.print("stack: already running (nothing to do)")
@@ -54,8 +57,8 @@ def down() -> None:
     from pipeline_patterns.stack import Stack
 
     try:
-        stopped = Stack().down()
-    except StackError as exc:
+        stopped = Stack(echo=console.print).down()
+    except KitError as exc:
         _fail(exc)
     console.print(f"stack: stopped {', '.join(stopped) if stopped else 'nothing (it was not running)'}")
 
@@ -65,7 +68,7 @@ def down() -> None:
 def status(as_json: bool) -> None:
     """Each service's state (running, paused, crashed, stopped), pid, ports and log.
 
-    Exits 1 when a service has crashed.
+    Exits 1 when a service has crashed or runs without a record (``down`` stops it).
     """
     from pipeline_patterns.stack import Stack
 
@@ -74,7 +77,7 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
     else:
         table = Table("service", "state", "pid", "ports", "RSS MiB", "log")
-        colours = {"running": "green", "paused": "yellow", "crashed": "red", "stopped": "dim"}
+        colours = {"running": "green", "paused": "yellow", "crashed": "red", "stopped": "dim", "unrecorded": "red"}
         for row in rows:
             ports = " ".join(f"{p}{'' if up else ' (closed)'}"
                              for p, up in zip(row["ports"], row["listening"], strict=True))
@@ -83,7 +86,10 @@ def status(as_json: bool) -> None:
         console.print(table)
         total = sum(row["rss_mb"] or 0 for row in rows)
         console.print(f"total RSS of the stack's processes: {total:.0f} MiB")
-    if any(row["state"] == "crashed" for row in rows):
+        for row in rows:
+            if row["note"]:
+                console.print(row["note"], highlight=False, soft_wrap=True)
+    if any(row["state"] in ("crashed", "unrecorded") for row in rows):
         raise SystemExit(1)
 
 
@@ -92,7 +98,7 @@ def _fault(action: str, service: str) -> None:
 
     try:
         done = getattr(Stack(), action)(service)
-    except StackError as exc:
+    except KitError as exc:
         _fail(exc)
     console.print(f"stack: {action} {', '.join(done)}")
 
@@ -153,5 +159,5 @@ def setup(jars_only: bool) -> None:
             bootstrap.resolve_jars(echo=console.print)
         else:
             bootstrap.setup(echo=console.print)
-    except StackError as exc:
+    except KitError as exc:
         _fail(exc)

@@ -18,6 +18,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 """The kit's checkout (the package is installed editable from ``lib/``)."""
 
 
+class SettingsError(RuntimeError):
+    """A setting is missing or unusable: what was expected, what was found, the fix."""
+
+
 class Settings(BaseSettings):
     """Where the services are and where the kit keeps its files."""
 
@@ -31,7 +35,8 @@ class Settings(BaseSettings):
     pgport: int = Field(5432, alias="PGPORT")
     pgdatabase: str = Field("pipelines", alias="PGDATABASE")
     pguser: str = Field("pipelines", alias="PGUSER")
-    pgpassword: SecretStr = Field(SecretStr("change-me-pipelines"), alias="PGPASSWORD")
+    pgpassword: SecretStr | None = Field(None, alias="PGPASSWORD")
+    """No default: every clone would share it. ``make setup`` writes a random one to ``.env``."""
     connect_pghost: str | None = Field(None, alias="CONNECT_PGHOST")
     """PostgreSQL's host as Kafka Connect sees it (``postgres`` in compose); default PGHOST."""
     spark_master: str = Field("local[*]", alias="SPARK_MASTER")
@@ -65,10 +70,21 @@ class Settings(BaseSettings):
     def jdbc_url(self) -> str:
         return f"jdbc:postgresql://{self.pghost}:{self.pgport}/{self.pgdatabase}"
 
+    def pg_password(self) -> str:
+        """The kit role's password, or a SettingsError saying where to set it."""
+        value = self.pgpassword.get_secret_value() if self.pgpassword is not None else ""
+        if not value:
+            raise SettingsError(
+                f"PGPASSWORD is not set: expected it in {PROJECT_DIR / '.env'} or the environment, "
+                "found it missing or empty. Run `make setup` (it creates .env with a random password "
+                "when .env is missing), or set PGPASSWORD=<a password of your choice> in .env."
+            )
+        return value
+
     def jdbc_properties(self) -> dict[str, str]:
         return {
             "user": self.pguser,
-            "password": self.pgpassword.get_secret_value(),
+            "password": self.pg_password(),
             "driver": "org.postgresql.Driver",
         }
 

@@ -13,7 +13,7 @@ def connect(settings: Settings | None = None, **kwargs) -> psycopg.Connection:
     kwargs.setdefault("connect_timeout", 10)
     return psycopg.connect(
         host=s.pghost, port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
-        password=s.pgpassword.get_secret_value(), **kwargs,
+        password=s.pg_password(), **kwargs,
     )
 
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pipeline_patterns.config import Settings, get_settings
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.services import JARS_DIR
 
 # Small-machine defaults: 2 cores and a laptop's memory. Callers override any of them.
+# Measured on the 2-core machine (lesson 04's stepped query, same run): a Delta snapshot
+# rebuilt with Delta's default 50 partitions and 4 shuffle partitions (4 state-store
+# instances for a dozen rows) made each micro-batch ~2.3x slower than 1 and 2.
 DEFAULT_CONF = {
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "4",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.databricks.delta.snapshotPartitions": "1",
     "spark.driver.memory": "1g",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -35,6 +40,26 @@ def spark_jars() -> list[str]:
     preflight.check_jars(folder, "spark-sql-kafka-0-10_*.jar", "Spark Kafka connector")
     preflight.check_jars(folder, "postgresql-*.jar", "PostgreSQL JDBC")
     return [str(j) for j in sorted(folder.glob("*.jar"))]
+
+
+def _launch_quiet_jvm(options: dict[str, str], log: Path) -> None:
+    """Start the driver JVM with its stdout and stderr in ``log``, once per Python process.
+
+    PySpark would let the JVM inherit the kernel's stderr, and its start-up chatter
+    (``Using incubator modules``, log4j's profile line, ``NativeCodeLoader``) would show
+    as a red block under a lesson's first Spark cell. Errors still reach Python as
+    exceptions; the JVM's own lines are in ``log``.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:  # this process already has its JVM
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    conf = SparkConf(loadDefaults=False).setAll(list(options.items()))
+    with open(log, "ab") as sink:  # the child keeps its own copy of the descriptor
+        SparkContext._gateway = launch_gateway(conf, popen_kwargs={"stdout": sink, "stderr": sink})
+    SparkContext._jvm = SparkContext._gateway.jvm
 
 
 def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = None,
@@ -66,6 +91,7 @@ def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = N
         "spark.ui.showConsoleProgress": "false",
         **(conf or {}),
     }
+    _launch_quiet_jvm(options, settings.stack_path / "logs" / f"spark-{app_name}.log")
     builder = SparkSession.builder
     for key, value in options.items():
         builder = builder.config(key, value)

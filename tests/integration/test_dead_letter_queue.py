@@ -23,6 +23,8 @@ pytestmark = pytest.mark.integration
 N_VALID, PER_KIND, SEED = 400, 8, 42
 DOWN, FLAKY = 0.03, 0.05
 FAST = dlq.RetryPolicy(max_retries=3, backoff_s=0.001, max_backoff_s=0.005)
+# The processor's clock, injected: every DLQ record's failed_at is exactly this instant.
+FAILED_AT = datetime(2026, 3, 29, 1, 30, 15, 250_000, tzinfo=UTC)
 
 
 def make_topics(suffix: str) -> SimpleNamespace:
@@ -54,7 +56,8 @@ def processed_run():
     samples = orders.mixed(N_VALID, PER_KIND, seed=SEED)
     placed = dlq.produce_samples(t.input, samples)
     service = dlq.RiskService(SEED, down_share=DOWN, flaky_share=FLAKY)
-    stats = dlq.run(dlq.ProcessorConfig(t.input, t.output, t.dlq, t.group, policy=FAST), service)
+    stats = dlq.run(dlq.ProcessorConfig(t.input, t.output, t.dlq, t.group, policy=FAST), service,
+                    now=lambda: FAILED_AT)
     return SimpleNamespace(topics=t, samples=samples, placed=placed, service=service, stats=stats,
                            accounting=dlq_audit.account(t.input, t.output, t.dlq))
 
@@ -78,7 +81,6 @@ def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
     run = processed_run
     records = kafka.read_all(run.topics.dlq)
     assert len(records) == 61
-    before = datetime.now(UTC)
     for record in records:
         assert isinstance(record.headers, list) and all(isinstance(v, bytes) for _, v in record.headers)
         assert [name for name, _ in record.headers] == list(dlq.DLQ_HEADER_NAMES)
@@ -97,8 +99,9 @@ def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
             assert reason == orders.POISON_KINDS[sample.kind] and values["error_type"] == b"InvalidRecord"
             assert dlq.retry_count(record.headers) == 0
         assert values["error_message"]
+        assert values["failed_at"] == b"2026-03-29T01:30:15.250000+00:00"  # UTC ISO 8601, from the injected clock
         failed_at = datetime.fromisoformat(values["failed_at"].decode())
-        assert failed_at.utcoffset() == timedelta(0) and before - timedelta(minutes=5) < failed_at <= before
+        assert failed_at.utcoffset() == timedelta(0) and failed_at == FAILED_AT
     output = kafka.read_all(run.topics.output)
     assert all(json.loads(r.value)["order_id"] == json.loads(run.placed[dlq.header(r.headers, "source")].value)
                ["order_id"] for r in output)

@@ -65,3 +65,38 @@ def test_the_guides_merge_syntax_is_rejected_by_postgresql(table):
         conn.execute(sql.SQL("MERGE INTO {t} AS target USING {t} AS source ON target.event_id = source.event_id "
                              "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *").format(
             t=sql.Identifier(table)))
+
+
+def test_an_arrow_batch_lands_like_tuples_with_nulls_and_empty_strings_kept_apart(table):
+    import pyarrow as pa
+
+    batch = sink.arrow_batch(rows(3))
+    assert batch.schema == sink.ARROW_SCHEMA
+    # An empty string stays '' and a comma or quote survives the CSV round trip.
+    batch = batch.set_column(2, "event_type", pa.array(["", 'a,"b"', "view"]))
+    assert sink.apply_batch(batch, 0, table, f"{table}_batches", sink="q1") is True
+    with postgres.connect() as conn:
+        got = conn.execute(sql.SQL("SELECT event_type, event_time, kafka_offset, batch_id FROM {} ORDER BY 3").format(
+            sql.Identifier(table))).fetchall()
+    assert got == [("", T0, 0, 0), ('a,"b"', T0, 1, 0), ("view", T0, 2, 0)]
+    assert sink.ledger(table) == [(0, 3)]
+
+
+@pytest.mark.parametrize(("in_target", "error"), [(False, psycopg.errors.UniqueViolation),
+                                                  (True, psycopg.errors.CardinalityViolation)])
+def test_which_error_the_guides_merge_raises_on_a_doubled_staging_table(table, in_target, error):
+    """Replayed after a crash past the staging append, the keys are not in the target: UniqueViolation."""
+    staging = f"staging_{table}"
+    if in_target:
+        sink.apply_batch(rows(3), 0, table, f"{table}_batches", sink="q1")
+    with postgres.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {s} (LIKE {t})").format(s=sql.Identifier(staging), t=sql.Identifier(table)))
+        for _ in range(2):
+            conn.execute(sql.SQL("INSERT INTO {s} SELECT event_id::uuid, user_id, event_type, revenue_cents, "
+                                 "event_time, kafka_partition, kafka_offset, 1 FROM (VALUES {v}) AS r("
+                                 "event_id, user_id, event_type, revenue_cents, event_time, kafka_partition, "
+                                 "kafka_offset)").format(
+                s=sql.Identifier(staging),
+                v=sql.SQL(", ").join(sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, r))) for r in rows(3))))
+        with pytest.raises(error):
+            conn.execute(sink.merge_statement(table, staging, dedupe=False))

@@ -15,11 +15,13 @@ import psycopg
 import pytest
 
 from pipeline_patterns import kafka, postgres
+from pipeline_patterns.config import get_settings
 from pipeline_patterns.stack import Stack
 from pipeline_patterns.stack.preflight import port_is_free
 
 pytestmark = pytest.mark.integration
-KIT_PORTS = (9092, 9093, 8083, 5432)
+_s = get_settings()
+KIT_PORTS = (_s.kafka_port, _s.kafka_port + 1, _s.connect_port, _s.pgport)  # 9092 9093 8083 5432 by default
 
 
 def kit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -64,7 +66,7 @@ def test_killed_kafka_is_reported_crashed_and_up_brings_it_back(unique):
     status = kit("stack", "status")
     assert status.returncode == 1
     assert states()["kafka-1"] == "crashed"
-    assert "kafka-1" in status.stdout and "crashed" in status.stdout and "9092 (closed)" in status.stdout
+    assert "kafka-1" in status.stdout and "crashed" in status.stdout and f"{_s.kafka_port} (closed)" in status.stdout
     assert kit("stack", "up").returncode == 0
     assert states()["kafka-1"] == "running"
     topic = f"after_restart_{unique}"

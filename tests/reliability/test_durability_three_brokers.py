@@ -12,14 +12,21 @@ pytestmark = pytest.mark.reliability
 
 @pytest.fixture
 def three_brokers():
+    """The three-broker layout; the single-broker stack comes back whatever happens.
+
+    The restore is in a ``finally`` around the switch too: a failed ``up(brokers=3)``
+    never reaches a fixture's teardown, and the tests after this one need the stack.
+    """
     stack = Stack()
-    layout = stack.saved_layout()
-    if layout is None or layout.brokers != 3:
+    try:
+        layout = stack.saved_layout()
+        if layout is None or layout.brokers != 3:
+            stack.down()
+        stack.up(brokers=3)
+        yield stack
+    finally:
         stack.down()
-    stack.up(brokers=3)
-    yield stack
-    stack.down()
-    stack.up()
+        stack.up()
 
 
 def test_acknowledged_records_survive_and_too_few_replicas_refuse_writes(three_brokers, unique):

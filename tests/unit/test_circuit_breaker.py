@@ -395,3 +395,13 @@ class BreakerMachine(RuleBasedStateMachine):
 
 BreakerMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
 test_breaker_state_machine = BreakerMachine.TestCase
+
+
+def test_the_guides_wall_clock_breaker_follows_a_clock_step_and_ours_does_not():
+    from pipeline_patterns.errors.breaker_lesson import clock_step
+
+    back = clock_step(3, 1.0, -3600, [0.5, 1.5, 3600.5, 3601.5])
+    assert [r["ours: trial allowed"] for r in back] == [False, True, True, True]
+    assert [r["guide: trial allowed"] for r in back] == [False, False, False, True]  # open an hour too long
+    forward = clock_step(3, 1.0, 3600, [0.0])
+    assert (forward[0]["ours: trial allowed"], forward[0]["guide: trial allowed"]) == (False, True)  # at once

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline_patterns.config import PROJECT_DIR, Settings
+import pytest
+
+from pipeline_patterns.config import PROJECT_DIR, Settings, SettingsError
 
 
 def test_defaults_are_the_documented_addresses(monkeypatch):
@@ -40,3 +42,20 @@ def test_env_file_is_read(tmp_path, monkeypatch):
     env = tmp_path / ".env"
     env.write_text("PGUSER=from_file\n")
     assert Settings(_env_file=env).pguser == "from_file"
+
+
+def test_no_password_is_a_clear_error_not_a_shared_default(monkeypatch):
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    for settings in (Settings(_env_file=None), Settings(_env_file=None, PGPASSWORD="")):
+        with pytest.raises(SettingsError) as caught:
+            settings.pg_password()
+        message = str(caught.value)
+        assert "PGPASSWORD is not set" in message and ".env" in message and "make setup" in message
+        with pytest.raises(SettingsError):
+            settings.jdbc_properties()
+
+
+def test_env_example_holds_no_password(tmp_path):
+    from dotenv import dotenv_values
+
+    assert dotenv_values(PROJECT_DIR / ".env.example")["PGPASSWORD"] == ""

@@ -8,6 +8,7 @@ through, and every exception — a 404 too — counting as a failure.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -16,6 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from unittest import mock
 
 import pybreaker
 
@@ -286,6 +288,43 @@ def concurrent_outage(service: FlakyService, breaker: Breaker, callers: int, tim
         service.resume()
     return {"peak calls in flight": inner.peak, "seconds": round(elapsed, 2), **tally(outcomes),
             "state after": state_name(breaker)}
+
+
+def clock_step(failure_threshold: int, reset_timeout_s: float, step_s: float,
+               probes_s: Sequence[float]) -> list[dict]:
+    """Trip ours and the guide's breaker at real time 0, then step the wall clock by ``step_s``
+    (an NTP step or an operator: negative is back); at each of ``probes_s`` (real seconds since
+    the trip) say whether each breaker would let a trial call through.
+
+    Nothing sleeps: real time is a number both clocks derive from. Ours reads it as its injected
+    monotonic clock; the guide's code reads ``datetime.now()``, which is replaced here — for this
+    call only — by a wall clock that reads real time plus the step once the step has happened.
+    """
+    real, stepped = [0.0], [False]
+    wall_at_trip = datetime(2026, 3, 29, 1, 59, 30)
+
+    class SteppedWallClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return wall_at_trip + timedelta(seconds=real[0] + (step_s if stepped[0] else 0.0))
+
+    def timed_out():
+        raise TimeoutError("the dependency timed out")
+
+    ours = CircuitBreaker(failure_threshold, reset_timeout_s, clock=lambda: real[0], name="monotonic")
+    guide = GuideCircuitBreaker(failure_threshold, timedelta(seconds=reset_timeout_s))
+    rows = []
+    with mock.patch(f"{__name__}.datetime", SteppedWallClock):
+        for breaker in (ours, guide):
+            for _ in range(failure_threshold):
+                with contextlib.suppress(TimeoutError):
+                    breaker.call(timed_out)
+        stepped[0] = True
+        for t in probes_s:
+            real[0] = t
+            rows.append({"real s since trip": t, "wall clock reads": SteppedWallClock.now().strftime("%H:%M:%S"),
+                         "ours: trial allowed": reset_due(ours), "guide: trial allowed": reset_due(guide)})
+    return rows
 
 
 # -- the plot ------------------------------------------------------------------------------

@@ -14,16 +14,30 @@ batch that died before its commit left nothing behind. (The MERGE by ``event_id`
 would already make replays harmless for a plain upsert; the ledger is what makes
 non-idempotent writes — counters, appends — safe too, and it is an audit trail.)
 
+How rows get there. ``foreachBatch`` takes the batch with ``toArrow()`` (Arrow batches
+from the JVM, no Row objects, no Python workers), Arrow encodes it as CSV in C++ and the
+COPY reads that one buffer — encoded before the transaction opens, so the transaction
+holds no lock while Python works. Spark's fixed per-batch work (planning, the Kafka
+read's job, two checkpoint writes) is then most of a small batch's cost: larger batches
+(``maxOffsetsPerTrigger``) amortise it; ``benchmarks/spark_postgres_sink.py`` measures it.
+
+What breaks it: a writer that commits the ledger claim and the rows in separate
+transactions, or a second query writing with the same ``sink`` name (checkpoint path).
+
 Run it as its own process: ``python -m pipeline_patterns.exactly_once.spark_postgres``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from psycopg import sql
 
 from pipeline_patterns import postgres
@@ -31,6 +45,11 @@ from pipeline_patterns.faults import crash_point
 
 COLUMNS = ("event_id", "user_id", "event_type", "revenue_cents", "event_time", "kafka_partition", "kafka_offset")
 KEY = "event_id"
+ARROW_SCHEMA = pa.schema([
+    ("event_id", pa.string()), ("user_id", pa.string()), ("event_type", pa.string()),
+    ("revenue_cents", pa.int64()), ("event_time", pa.timestamp("us", tz="UTC")),
+    ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
+])
 BOUND_S = 900
 RESTART_SAFE_CONF = {
     # Spark 4.1's Kafka micro-batch stream throws a NullPointerException in its progress
@@ -87,8 +106,60 @@ def merge_statement(table: str, stage: str, dedupe: bool = True) -> sql.Composed
     )
 
 
-def apply_batch(rows: list[tuple], batch_id: int, table: str, ledger: str, sink: str) -> bool:
-    """Apply one micro-batch in one transaction; False if this batch id was applied before."""
+def arrow_batch(rows: Sequence[tuple] | pa.Table) -> pa.Table:
+    """A batch as an Arrow table with ``COLUMNS`` (tuples in ``COLUMNS`` order are converted)."""
+    if isinstance(rows, pa.Table):
+        return rows.select(list(COLUMNS))
+    columns = list(zip(*rows)) if rows else [()] * len(COLUMNS)
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, ARROW_SCHEMA)],
+                                schema=ARROW_SCHEMA)
+
+
+def copy_payload(batch: pa.Table, batch_id: int) -> bytes:
+    """The batch (plus its ``batch_id``) as CSV for ``COPY ... (FORMAT csv)``, encoded by Arrow in C++.
+
+    One buffer, no Python per row. Arrow quotes every string and leaves a null empty and
+    unquoted, which is what PostgreSQL's CSV format reads as ``''`` and ``NULL``.
+    """
+    table = batch.append_column("batch_id", pa.repeat(pa.scalar(batch_id, pa.int64()), batch.num_rows))
+    out = io.BytesIO()
+    pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False))
+    return out.getvalue()
+
+
+def apply_batch(rows: Sequence[tuple] | pa.Table, batch_id: int, table: str, ledger: str, sink: str) -> bool:
+    """Apply one micro-batch in one transaction; False if this batch id was applied before.
+
+    ``rows`` is an Arrow table with ``COLUMNS`` (what ``foreachBatch`` gets from
+    ``toArrow()``) or tuples in ``COLUMNS`` order.
+    """
+    batch = arrow_batch(rows)
+    payload = copy_payload(batch, batch_id)  # encoded before the transaction opens
+    with postgres.connect() as conn:
+        with conn.transaction():
+            claimed = conn.execute(
+                sql.SQL("INSERT INTO {} (sink, batch_id, row_count) VALUES (%s, %s, %s) "
+                        "ON CONFLICT DO NOTHING RETURNING batch_id").format(sql.Identifier(ledger)),
+                (sink, batch_id, batch.num_rows)).fetchone()
+            if claimed is None:
+                return False  # a replay of a batch whose transaction committed: skip it
+            stage = f"stage_{table}"[:63]
+            conn.execute(sql.SQL("CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP").format(
+                stage=sql.Identifier(stage), table=sql.Identifier(table)))
+            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+                    sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, [*COLUMNS, "batch_id"])))) as copy:
+                copy.write(payload)
+            conn.execute(merge_statement(table, stage))
+            crash_point("before-db-commit")
+        crash_point("after-db-commit")  # committed in PostgreSQL, not yet in Spark's checkpoint
+    return True
+
+
+def row_by_row_apply_batch(rows: list[tuple], batch_id: int, table: str, ledger: str, sink: str) -> bool:
+    """The same transaction fed the previous way: ``collect()``ed rows, ``COPY`` one Python row at a time.
+
+    Kept only so ``benchmarks/spark_postgres_sink.py`` can compare both transfers in one run.
+    """
     with postgres.connect() as conn:
         with conn.transaction():
             claimed = conn.execute(
@@ -96,7 +167,7 @@ def apply_batch(rows: list[tuple], batch_id: int, table: str, ledger: str, sink:
                         "ON CONFLICT DO NOTHING RETURNING batch_id").format(sql.Identifier(ledger)),
                 (sink, batch_id, len(rows))).fetchone()
             if claimed is None:
-                return False  # a replay of a batch whose transaction committed: skip it
+                return False
             stage = f"stage_{table}"[:63]
             conn.execute(sql.SQL("CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP").format(
                 stage=sql.Identifier(stage), table=sql.Identifier(table)))
@@ -105,27 +176,27 @@ def apply_batch(rows: list[tuple], batch_id: int, table: str, ledger: str, sink:
                 for row in rows:
                     copy.write_row((*row, batch_id))
             conn.execute(merge_statement(table, stage))
-            crash_point("before-db-commit")
-        crash_point("after-db-commit")  # committed in PostgreSQL, not yet in Spark's checkpoint
     return True
 
 
-def guide_apply_batch(rows: list[tuple], batch_id: int, table: str, staging: str) -> bool:
+def guide_apply_batch(rows: Sequence[tuple] | pa.Table, batch_id: int, table: str, staging: str) -> bool:
     """The guide's design, made to run: one shared staging table, three separate statements.
 
     Kept to show why it is unsafe. A crash after the staging append replays the batch into
-    a staging table that still holds it: the MERGE then meets each key twice and fails
-    (``CardinalityViolation``) on every retry — the query is stuck. Two queries sharing the
-    staging table would merge (and TRUNCATE) each other's rows.
+    a staging table that still holds it: the MERGE then meets each key twice. Those keys
+    are not in the target yet (the MERGE never ran), so both copies take the ``INSERT``
+    branch and the primary key rejects the second: ``UniqueViolation``, on every retry —
+    the query is stuck. (Had the target already held the keys — a crash between MERGE and
+    TRUNCATE — MERGE would refuse to update one row twice: ``CardinalityViolation``.) Two
+    queries sharing the staging table would merge (and TRUNCATE) each other's rows.
     """
     cols = [*COLUMNS, "batch_id"]
     with postgres.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {stage} (LIKE {table})").format(
             stage=sql.Identifier(staging), table=sql.Identifier(table)))
-        with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+        with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
                 sql.Identifier(staging), sql.SQL(", ").join(map(sql.Identifier, cols)))) as copy:
-            for row in rows:
-                copy.write_row((*row, batch_id))
+            copy.write(copy_payload(arrow_batch(rows), batch_id))
         crash_point("after-staging-write")
         conn.execute(merge_statement(table, staging, dedupe=False))
         conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
@@ -172,6 +243,22 @@ def checkpoint_batches(checkpoint: str | Path) -> dict[str, list[int]]:
             for name in ("offsets", "commits")}
 
 
+def batches_per_start(log: str | Path) -> list[list[dict]]:
+    """What each start of the query did, batch by batch, from its log (killed starts included).
+
+    ``run`` prints one JSON line per batch it finished in ``foreachBatch`` —
+    ``{"batch_id": 1, "applied": false, "rows": 1000}`` — and ``ProcessorRun`` heads each
+    start's output with ``--- start N``.
+    """
+    starts: list[list[dict]] = []
+    for line in Path(log).read_text(errors="replace").splitlines():
+        if line.startswith("--- start "):
+            starts.append([])
+        elif line.startswith('{"batch_id"') and starts:
+            starts[-1].append(json.loads(line))
+    return starts
+
+
 def ledger(table: str, ledger_table: str | None = None) -> list[tuple[int, int]]:
     """``(batch_id, row_count)`` of every batch applied to ``table``, in order."""
     with postgres.connect() as conn:
@@ -186,36 +273,57 @@ def table_event_ids(table: str) -> list[str]:
 
 
 WRITERS = ("transactional", "guide")
+TRANSFERS = ("arrow", "rows")
+PROGRESS_PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets",
+                  "triggerExecution")
+# Session settings for this query: no shuffle here, so shuffle partitions do not matter; the UI
+# would only add start-up time to a process the lesson kills.
+SINK_CONF = {**RESTART_SAFE_CONF, "spark.ui.enabled": "false",
+             "spark.sql.streaming.numRecentProgressUpdates": "1000"}
 
 
 def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
-        max_offsets_per_trigger: int = 1000, writer: str = "transactional") -> dict:
+        max_offsets_per_trigger: int = 1000, writer: str = "transactional", transfer: str = "arrow") -> dict:
     """Stream ``topic`` into ``table`` until caught up (``availableNow``), then stop.
 
     ``writer="guide"`` uses the guide's shared-staging design instead (to show it fail).
+    ``transfer`` is how a batch's rows reach the COPY: ``arrow`` (``toArrow()``, one CSV
+    buffer) or ``rows`` (the previous ``collect()`` of Row objects, one Python call per row;
+    kept for the benchmark). The result adds where each batch's time went: Spark's own
+    ``durationMs`` parts summed over the batches, and inside ``addBatch`` the seconds spent
+    getting rows to Python (``collect_seconds``) and in PostgreSQL (``sink_seconds``).
     """
     from pipeline_patterns.spark import get_spark
 
+    if writer not in WRITERS or transfer not in TRANSFERS:
+        raise ValueError(f"writer must be one of {WRITERS} and transfer one of {TRANSFERS}; "
+                         f"got {writer!r}, {transfer!r}")
     ledger = ledger or f"{table}_batches"
     ensure_tables(table, ledger)
-    spark = get_spark(f"exactly-once-{table}", conf=RESTART_SAFE_CONF)
-    applied, skipped, rows_written, sink_seconds = [], [], [0], [0.0]
+    started = time.perf_counter()
+    spark = get_spark(f"exactly-once-{table}", conf=SINK_CONF)
+    session_seconds = time.perf_counter() - started
+    applied, skipped, rows_written = [], [], [0]
+    spent = {"collect_seconds": 0.0, "sink_seconds": 0.0}
 
     def write(batch_df, batch_id: int) -> None:
-        rows = [tuple(r) for r in batch_df.select(*COLUMNS).collect()]
         began = time.perf_counter()
+        selected = batch_df.select(*COLUMNS)
+        rows = selected.toArrow() if transfer == "arrow" else [tuple(r) for r in selected.collect()]
+        collected = time.perf_counter()
         if writer == "guide":
             done = guide_apply_batch(rows, batch_id, table, staging=f"staging_{table}"[:63])
-        else:
+        elif transfer == "arrow":
             done = apply_batch(rows, batch_id, table, ledger, sink=checkpoint)
-        if done:
-            applied.append(batch_id)
-            rows_written[0] += len(rows)
         else:
-            skipped.append(batch_id)
-        sink_seconds[0] += time.perf_counter() - began
+            done = row_by_row_apply_batch(rows, batch_id, table, ledger, sink=checkpoint)
+        (applied if done else skipped).append(batch_id)
+        rows_written[0] += len(rows) if done else 0
+        spent["collect_seconds"] += collected - began
+        spent["sink_seconds"] += time.perf_counter() - collected
+        print(json.dumps({"batch_id": batch_id, "applied": done, "rows": len(rows)}), flush=True)
 
-    started = time.perf_counter()
+    query_started = time.perf_counter()
     query = (events_stream(spark, topic, max_offsets_per_trigger).writeStream.foreachBatch(write)
              .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
     if not query.awaitTermination(BOUND_S):  # availableNow stops by itself; this is a safety net
@@ -223,8 +331,12 @@ def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
         raise TimeoutError(f"the query did not catch up within {BOUND_S} s")
     if query.exception():
         raise query.exception()
+    ran = [p for p in query.recentProgress if p["numInputRows"] > 0]
     return {"applied": applied, "skipped": skipped, "rows": rows_written[0],
-            "seconds": round(time.perf_counter() - started, 3), "sink_seconds": round(sink_seconds[0], 3)}
+            "seconds": round(time.perf_counter() - query_started, 3), "session_seconds": round(session_seconds, 3),
+            **{k: round(v, 3) for k, v in spent.items()},
+            "progress_ms": {part: sum(p["durationMs"].get(part, 0) for p in ran) for part in PROGRESS_PARTS},
+            "progress_batches": len(ran)}
 
 
 @click.command()
@@ -233,10 +345,11 @@ def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
 @click.option("--checkpoint", required=True, type=click.Path())
 @click.option("--max-offsets-per-trigger", type=int, default=1000, show_default=True)
 @click.option("--writer", type=click.Choice(WRITERS), default="transactional", show_default=True)
-def main(topic: str, table: str, checkpoint: str, max_offsets_per_trigger: int, writer: str) -> None:
+@click.option("--transfer", type=click.Choice(TRANSFERS), default="arrow", show_default=True)
+def main(topic: str, table: str, checkpoint: str, max_offsets_per_trigger: int, writer: str, transfer: str) -> None:
     """Stream TOPIC into the PostgreSQL TABLE exactly once until caught up, then exit."""
     click.echo(json.dumps(run(topic, table, checkpoint, max_offsets_per_trigger=max_offsets_per_trigger,
-                              writer=writer)))
+                              writer=writer, transfer=transfer)))
 
 
 if __name__ == "__main__":

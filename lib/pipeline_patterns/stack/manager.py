@@ -11,7 +11,7 @@ from dataclasses import asdict
 import psutil
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from pipeline_patterns.config import Settings, get_settings
+from pipeline_patterns.config import Settings, SettingsError, get_settings
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
@@ -55,12 +55,61 @@ class Stack:
                              + ", ".join(s.name for s in services) + ".")
         return chosen
 
+    # -- processes of this checkout without a record ----------------------------------
+    def strays(self) -> list[tuple[Service, Context, ProcessRecord]]:
+        """Live processes of this checkout's stack (its paths on their command line) with no record.
+
+        An ``up`` that failed before writing a record, or a deleted ``var/pids``, leaves
+        them; ``status`` reports them and ``down`` stops them. Every layout is searched,
+        in start order, since the saved layout may be gone too.
+        """
+        candidates: list[tuple[Service, Context]] = []
+        for layout in (self.saved_layout() or Layout(), Layout(1, True), Layout(3, True)):
+            ctx = self.context(layout)
+            candidates += [(s, ctx) for s in services_for(ctx)]
+        recorded = set()
+        for service, _ in candidates:
+            record = self.pids.read(service.name)
+            if record is not None and record.process() is not None:
+                recorded.add(record.pid)
+        found: list[tuple[Service, Context, ProcessRecord]] = []
+        seen: set[int] = set()
+        for proc in psutil.process_iter(["pid", "cmdline", "create_time", "status"]):
+            info = proc.info
+            if info["pid"] in recorded or info["status"] == psutil.STATUS_ZOMBIE or not info["cmdline"]:
+                continue
+            for service, ctx in candidates:
+                if info["pid"] not in seen and service.owns(ctx, info["cmdline"]):
+                    seen.add(info["pid"])
+                    found.append((service, ctx, ProcessRecord(pid=info["pid"], create_time=info["create_time"],
+                                                              log=str(ctx.log(service.name)))))
+        order = {id(s): i for i, (s, _) in enumerate(candidates)}
+        return sorted(found, key=lambda item: order[id(item[0])])
+
+    @staticmethod
+    def describe_stray(service: Service, ctx: Context, record: ProcessRecord) -> str:
+        path = service.signature(ctx)[1]
+        return f"{service.name} pid {record.pid} runs on this checkout's {path} without a record"
+
     # -- up -----------------------------------------------------------------------
     def up(self, brokers: int = 1, spark_cluster: bool = False) -> dict[str, float]:
         """Start what is not running and wait until every service answers.
 
         Returns the seconds each service took to become ready (0 for one already up).
+        A failed ``up`` stops every process it started before raising.
         """
+        try:
+            self.settings.pg_password()
+        except SettingsError as exc:
+            raise StackError(str(exc)) from None
+        strays = self.strays()
+        if strays:
+            raise StackError(
+                "Expected no process of this checkout's stack without a record; found: "
+                + "; ".join(self.describe_stray(*s) for s in strays)
+                + ". An earlier `up` probably failed half-way. Run `make down` "
+                "(`python -m pipeline_patterns stack down`), which stops them, then `make up`."
+            )
         wanted = Layout(brokers=brokers, spark_cluster=spark_cluster)
         saved = self.saved_layout()
         if saved and saved.brokers != brokers and self._any_alive(saved):
@@ -76,8 +125,35 @@ class Stack:
         self.var.mkdir(parents=True, exist_ok=True)
         self.layout_file.write_text(json.dumps(asdict(wanted)))
 
-        timings: dict[str, float] = {}
         started: dict[str, float] = {}
+        try:
+            return self._start(ctx, services, started)
+        except BaseException as exc:
+            stopped = self._stop_started(ctx, services, started)
+            if isinstance(exc, StackError):
+                note = (f"`up` stopped what it had started: {', '.join(stopped)}." if stopped
+                        else "`up` had started nothing.")
+                raise StackError(f"{exc}\n{note} Nothing of this attempt is left running.") from exc
+            raise
+
+    def _stop_started(self, ctx: Context, services: list[Service], started: dict[str, float]) -> list[str]:
+        """Stop, newest first, the services this ``up`` started, and any stray it left."""
+        stopped = []
+        for service in reversed(services):
+            if service.name not in started:
+                continue
+            record = self.pids.read(service.name)
+            if record is not None:
+                if record.process() is not None:
+                    service.stop(ctx, record)
+                self.pids.remove(service.name)
+            stopped.append(service.name)
+        for service, stray_ctx, record in reversed(self.strays()):
+            service.stop(stray_ctx, record)
+        return stopped
+
+    def _start(self, ctx: Context, services: list[Service], started: dict[str, float]) -> dict[str, float]:
+        timings: dict[str, float] = {}
         for service in services:
             state = self.pids.state(service.name)
             if state is State.RUNNING:
@@ -136,7 +212,11 @@ class Stack:
         return any(self.pids.state(s.name) in (State.RUNNING, State.PAUSED) for s in self.services(layout))
 
     def down(self) -> list[str]:
-        """Stop every process the kit started, newest first. Returns the names stopped."""
+        """Stop every process the kit started, newest first. Returns the names stopped.
+
+        Processes of this checkout's stack whose record is missing are stopped too, and
+        named through ``echo``.
+        """
         ctx = self.context()
         stopped = []
         for service in reversed(services_for(ctx)):
@@ -147,6 +227,13 @@ class Stack:
                 service.stop(ctx, record)
                 stopped.append(service.name)
             self.pids.remove(service.name)
+        for service, stray_ctx, record in reversed(self.strays()):
+            self.echo(f"{self.describe_stray(service, stray_ctx, record)}: stopping it")
+            service.stop(stray_ctx, record)
+            if service.name not in stopped:
+                stopped.append(service.name)
+        order = [s.name for s in reversed(services_for(ctx))]
+        stopped.sort(key=lambda name: order.index(name) if name in order else len(order))
         busy = [f"{port} ({preflight.port_owner(port)})" for s in services_for(ctx) for port, _ in s.ports
                 if not preflight.port_is_free(port) and s.name in stopped]
         if busy:
@@ -155,19 +242,31 @@ class Stack:
         return stopped
 
     def status(self) -> list[dict]:
-        """One row per service: name, state, pid, ports, whether each port listens, log."""
+        """One row per service: name, state, pid, ports, whether each port listens, log, note.
+
+        A process of this checkout's stack without a record is ``unrecorded``, with a note
+        saying so; ``down`` stops it.
+        """
         rows = []
+        strays = self.strays()
         for service in self.services():
             record = self.pids.read(service.name)
             state = self.pids.state(service.name)
+            note = None
+            if state in (State.STOPPED, State.CRASHED):
+                stray = next((s for s in strays if s[0].name == service.name), None)
+                if stray is not None:
+                    state, record = State.UNRECORDED, stray[2]
+                    note = f"{self.describe_stray(*stray)}; `make down` stops it"
             rows.append({
                 "service": service.name,
                 "state": state.value,
                 "pid": record.pid if record else None,
                 "ports": [port for port, _ in service.ports],
                 "listening": [not preflight.port_is_free(port) for port, _ in service.ports],
-                "rss_mb": self._rss_mb(record) if state in (State.RUNNING, State.PAUSED) else None,
+                "rss_mb": self._rss_mb(record) if state in (State.RUNNING, State.PAUSED, State.UNRECORDED) else None,
                 "log": record.log if record else None,
+                "note": note,
             })
         return rows
 

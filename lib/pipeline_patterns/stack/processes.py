@@ -23,6 +23,8 @@ class State(StrEnum):
     PAUSED = "paused"
     CRASHED = "crashed"
     STOPPED = "stopped"
+    UNRECORDED = "unrecorded"
+    """A process of this checkout's stack runs, but its pid record is missing."""
 
 
 @dataclass

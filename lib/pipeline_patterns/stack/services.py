@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,16 @@ class NotReady(Exception):
     """The service answered, but is not ready yet (polled again until the deadline)."""
 
 
+def without_libpq_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the variables libpq and PostgreSQL's tools read (``PG*``).
+
+    A user who exported ``.env`` (``PGUSER``, ``PGHOST``, ...) or set ``PGOPTIONS`` must
+    not change which role, socket or database the stack's own ``initdb``/``pg_ctl``/``psql``
+    use; those get every value they need on their command line.
+    """
+    return {k: v for k, v in environ.items() if not k.startswith("PG")}
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors worth polling again: refused connections, timeouts, "not yet" answers.
 
@@ -105,6 +116,23 @@ class Service:
         from pipeline_patterns.stack.processes import terminate
 
         terminate(record)
+
+    def signature(self, ctx: Context) -> tuple[str, str] | None:
+        """(main program or class, this checkout's path) that this service's command line names."""
+        return None
+
+    def owns(self, ctx: Context, cmdline: Sequence[str]) -> bool:
+        """Whether a process with ``cmdline`` is this service of this checkout's stack.
+
+        Both the program and the path under this checkout's state folder must appear as
+        whole arguments, so another checkout's stack (another path) is never taken for ours.
+        """
+        sig = self.signature(ctx)
+        if sig is None or not cmdline:
+            return False
+        program, path = sig
+        args = list(cmdline)
+        return any(a == program or a.endswith("/" + program) for a in args) and path in args
 
 
 def _kafka_classpath() -> str:
@@ -210,12 +238,15 @@ class KafkaNode(Service):
         if not (self.data_dir(ctx) / "logs" / "meta.properties").exists():
             cluster_id = _cluster_id(ctx)
             fmt = _jvm(ctx, "256m", "kafka.tools.StorageTool", "format",
-                       "--cluster-id", cluster_id, "--config", str(config), "--ignore-formatted")
+                       f"--cluster-id={cluster_id}", "--config", str(config), "--ignore-formatted")
             out = subprocess.run(fmt, capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise StackError(f"Formatting the Kafka log dir of {self.name} failed:\n{out.stdout}{out.stderr}")
         heap = "256m" if self.role == "controller" else "512m"
         return spawn(_jvm(ctx, heap, "kafka.Kafka", str(config)), ctx.log(self.name))
+
+    def signature(self, ctx: Context) -> tuple[str, str]:
+        return "kafka.Kafka", str(self.config_path(ctx))
 
     def check_ready(self, ctx: Context) -> None:
         from kafka import KafkaAdminClient
@@ -241,12 +272,25 @@ class KafkaNode(Service):
             raise NotReady(f"{len(brokers)} of {ctx.layout.brokers} brokers registered")
 
 
+def cluster_id_from(raw: bytes) -> str:
+    """A Kafka cluster id (16 bytes, URL-safe base64, unpadded) that never starts with ``-``.
+
+    A leading ``-`` makes command-line parsers read the id as an option; Kafka's own
+    ``Uuid.randomUuid()`` redraws such ids. Clearing the first byte's top bit keeps the
+    first character in ``A``-``f`` instead (one bit less randomness, still unique enough).
+    """
+    if len(raw) != 16:
+        raise ValueError(f"a Kafka cluster id is 16 bytes; got {len(raw)}")
+    first = bytes([raw[0] & 0x7F])
+    return base64.urlsafe_b64encode(first + raw[1:]).rstrip(b"=").decode()
+
+
 def _cluster_id(ctx: Context) -> str:
-    """One cluster id per layout, kept beside the node folders."""
+    """One cluster id per layout, kept beside the node folders (redrawn if unusable)."""
     path = ctx.var / f"kafka-{ctx.layout.brokers}node" / "cluster-id"
-    if not path.exists():
+    if not path.exists() or path.read_text().strip().startswith("-"):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())
+        path.write_text(cluster_id_from(uuid.uuid4().bytes))
     return path.read_text().strip()
 
 
@@ -263,7 +307,7 @@ class Connect(Service):
         preflight.check_jars(plugins / "debezium-connector-postgres", "debezium-connector-postgres-*.jar",
                              "Debezium PostgreSQL connector")
         rf, port = ctx.replication, ctx.settings.connect_port
-        config = _write_properties(ctx.var / "connect" / "connect-distributed.properties", {
+        config = _write_properties(self.config_path(ctx), {
             "bootstrap.servers": ctx.bootstrap,
             "group.id": "pipeline-patterns-connect",
             "key.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -289,10 +333,17 @@ class Connect(Service):
             "config.providers.env.param.allowlist.pattern": "^PG(PASSWORD|USER|DATABASE|HOST|PORT)$",
         })
         s = ctx.settings
-        env = {"PGPASSWORD": s.pgpassword.get_secret_value(), "PGUSER": s.pguser, "PGDATABASE": s.pgdatabase,
+        env = {"PGPASSWORD": s.pg_password(), "PGUSER": s.pguser, "PGDATABASE": s.pgdatabase,
                "PGHOST": s.pghost, "PGPORT": str(s.pgport)}
         return spawn(_jvm(ctx, "512m", "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
                      ctx.log(self.name), env=env)
+
+    @staticmethod
+    def config_path(ctx: Context) -> Path:
+        return ctx.var / "connect" / "connect-distributed.properties"
+
+    def signature(self, ctx: Context) -> tuple[str, str]:
+        return "org.apache.kafka.connect.cli.ConnectDistributed", str(self.config_path(ctx))
 
     def check_ready(self, ctx: Context) -> None:
         response = requests.get(f"{ctx.settings.kafka_connect_url}/connector-plugins", timeout=5)
@@ -348,6 +399,14 @@ class Postgres(Service):
             return ["runuser", "-u", "postgres", "--", *cmd]
         return cmd
 
+    def _run(self, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+        """Run a PostgreSQL tool as the server's OS user, blind to the caller's ``PG*`` variables."""
+        return subprocess.run(self._as_server_user(cmd), capture_output=True, text=True, check=False,
+                              env=without_libpq_env(os.environ), **kwargs)
+
+    def signature(self, ctx: Context) -> tuple[str, str]:
+        return "postgres", str(self.data_dir(ctx))
+
     def _own(self, *paths: Path) -> None:
         if os.geteuid() == 0:
             for path in paths:
@@ -362,10 +421,10 @@ class Postgres(Service):
         log.touch()
         self._own(data.parent, run, log)
         if not (data / "PG_VERSION").exists():
-            out = subprocess.run(self._as_server_user([
+            out = self._run([
                 str(bindir / "initdb"), "-D", str(data), "-U", self.os_user(), "-E", "UTF8",
                 "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=scram-sha-256",
-            ]), capture_output=True, text=True, check=False)
+            ])
             if out.returncode != 0:
                 raise StackError(f"initdb failed for {data}:\n{out.stdout}{out.stderr}")
             (data / "pg_hba.conf").write_text(
@@ -389,15 +448,20 @@ class Postgres(Service):
             "password_encryption = 'scram-sha-256'\n"
         )
         self._own(kit_conf, data / "pg_hba.conf")
-        out = subprocess.run(self._as_server_user([
-            str(bindir / "pg_ctl"), "start", "-D", str(data), "-l", str(log), "-w", "-t", "60",
-        ]), capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            raise StackError(f"PostgreSQL did not start:\n{out.stdout}{out.stderr}\nLog {log}:\n"
-                             + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
-        pid = int((data / "postmaster.pid").read_text().splitlines()[0])
-        self._bootstrap_role(ctx, bindir)
-        return ProcessRecord(pid=pid, create_time=psutil.Process(pid).create_time(), log=str(log))
+        try:
+            out = self._run([
+                str(bindir / "pg_ctl"), "start", "-D", str(data), "-l", str(log), "-w", "-t", "60",
+            ])
+            if out.returncode != 0:
+                raise StackError(f"PostgreSQL did not start:\n{out.stdout}{out.stderr}\nLog {log}:\n"
+                                 + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+            pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+            self._bootstrap_role(ctx, bindir)
+            return ProcessRecord(pid=pid, create_time=psutil.Process(pid).create_time(), log=str(log))
+        except BaseException:
+            # No record exists yet, so nobody else could stop this server: stop it here.
+            self._pg_ctl_stop(ctx, bindir, mode="immediate")
+            raise
 
     def _bootstrap_role(self, ctx: Context, bindir: Path) -> None:
         """Create (or update) the kit's role and database; the password is a psql variable."""
@@ -409,18 +473,20 @@ class Postgres(Service):
             "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') "
             "WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec\n"
         )
-        out = subprocess.run(self._as_server_user([
+        out = self._run([
             str(bindir / "psql"), "-X", "-q", "-h", str(self.socket_dir(ctx)), "-p", str(s.pgport),
-            "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-v", f"role={s.pguser}",
-            "-v", f"pw={s.pgpassword.get_secret_value()}", "-v", f"db={s.pgdatabase}", "-f", "-",
-        ]), input=script, capture_output=True, text=True, check=False)
+            "-U", self.os_user(), "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-v", f"role={s.pguser}",
+            "-v", f"pw={s.pg_password()}", "-v", f"db={s.pgdatabase}", "-f", "-",
+        ], input=script)
         if out.returncode != 0:
             raise StackError(f"Creating the role {s.pguser!r} and database {s.pgdatabase!r} failed:\n{out.stderr}")
 
     def check_ready(self, ctx: Context) -> None:
         s = ctx.settings
+        # Explicit options override the caller's PGOPTIONS/PGSSLMODE/... (libpq reads them).
         with psycopg.connect(host="127.0.0.1", port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
-                             password=s.pgpassword.get_secret_value(), connect_timeout=5) as conn:
+                             password=s.pg_password(), connect_timeout=5, options="",
+                             sslmode="prefer", target_session_attrs="any") as conn:
             wal_level = one_row(conn.execute("SHOW wal_level"))[0]
         if wal_level != "logical":
             raise StackError(f"PostgreSQL runs with wal_level={wal_level}; Debezium needs logical.")
@@ -431,11 +497,11 @@ class Postgres(Service):
         from pipeline_patterns.stack.processes import signal_service, terminate
 
         signal_service(record, signal.SIGCONT)
-        bindir = preflight.postgres_bindir(self.major)
-        subprocess.run(self._as_server_user([
-            str(bindir / "pg_ctl"), "stop", "-D", str(self.data_dir(ctx)), "-m", "fast", "-w", "-t", "30",
-        ]), capture_output=True, text=True, check=False)
+        self._pg_ctl_stop(ctx, preflight.postgres_bindir(self.major))
         terminate(record)
+
+    def _pg_ctl_stop(self, ctx: Context, bindir: Path, mode: str = "fast") -> None:
+        self._run([str(bindir / "pg_ctl"), "stop", "-D", str(self.data_dir(ctx)), "-m", mode, "-w", "-t", "30"])
 
 
 def _reachable_by_postgres(folder: Path) -> bool:
@@ -471,6 +537,9 @@ class SparkMaster(Service):
     def check_ready(self, ctx: Context) -> None:
         requests.get("http://127.0.0.1:8080/json/", timeout=5).raise_for_status()
 
+    # No signature: the master's command line names nothing of this checkout, so a master
+    # without a record is reported by its port (7077), not recognised as ours.
+
 
 class SparkWorker(Service):
     def __init__(self, ctx: Context) -> None:
@@ -483,6 +552,9 @@ class SparkWorker(Service):
                "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", "--webui-port", "8081",
                "--work-dir", str(work), "spark://127.0.0.1:7077"]
         return spawn(cmd, ctx.log(self.name), env=_spark_env(ctx))
+
+    def signature(self, ctx: Context) -> tuple[str, str]:
+        return "org.apache.spark.deploy.worker.Worker", str(ctx.var / "spark" / "work")
 
     def check_ready(self, ctx: Context) -> None:
         status = requests.get("http://127.0.0.1:8080/json/", timeout=5).json()

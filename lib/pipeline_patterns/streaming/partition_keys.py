@@ -4,16 +4,25 @@ Guarantee taught: Kafka keeps order *within a partition*; with a key, every reco
 that key goes to one partition (murmur2(key) mod partitions, the Java client's
 default, which kafka-python implements too), so per-key order holds as long as the
 partition count does not change. A hot key cannot be spread: one partition carries it.
+
+:func:`java_client_placement` is the independent check: Kafka's own Java producer (the
+reference implementation of the default partitioner) writes each key once, and the broker
+says where each record landed — so :func:`partition_for` is compared with the real thing,
+not with kafka-python's partitioner (which uses the same function).
 """
 
 from __future__ import annotations
 
 import random
+import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from itertools import pairwise
 
 from kafka.partitioner.default import murmur2
+
+from pipeline_patterns import kafka
+from pipeline_patterns.config import Settings, get_settings
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -66,3 +75,29 @@ def order_violations(records: Iterable[tuple[str, int, int, int]]) -> dict[str, 
         if bad:
             violations[key] = bad
     return violations
+
+
+def java_client_placement(topic: str, keys: Iterable[str], settings: Settings | None = None,
+                          timeout_s: float = 120.0) -> dict[str, set[int]]:
+    """Produce one record per key with Kafka's Java console producer; read back where each landed.
+
+    Returns, per key, the set of partitions the broker holds its records in (one element when
+    placement is deterministic). Uses the broker's own jars (``stack/jars/kafka``) and Java.
+    """
+    from pipeline_patterns.stack.preflight import java_executable
+    from pipeline_patterns.stack.services import CONF_DIR, JARS_DIR
+
+    settings = settings or get_settings()
+    lines = "".join(f"{key}\t{i}\n" for i, key in enumerate(keys))
+    done = subprocess.run(
+        [java_executable(), "-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+         f"-Dlog4j2.configurationFile={CONF_DIR / 'log4j2.properties'}", "-cp", str(JARS_DIR / "kafka" / "*"),
+         "org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", settings.kafka_bootstrap_servers,
+         "--topic", topic, "--property", "parse.key=true", "--property", "key.separator=\t"],
+        input=lines, capture_output=True, text=True, timeout=timeout_s)
+    if done.returncode != 0:
+        raise RuntimeError(f"Kafka's console producer exited with {done.returncode}: {done.stderr[-2000:]}")
+    placement: dict[str, set[int]] = defaultdict(set)
+    for record in kafka.read_all(topic, settings=settings):
+        placement[record.key.decode()].add(record.partition)
+    return dict(placement)
