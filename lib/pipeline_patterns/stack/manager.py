@@ -88,7 +88,9 @@ class Stack:
 
     @staticmethod
     def describe_stray(service: Service, ctx: Context, record: ProcessRecord) -> str:
-        path = service.signature(ctx)[1]
+        signature = service.signature(ctx)
+        assert signature is not None  # strays are found by their signature
+        path = signature[1]
         return f"{service.name} pid {record.pid} runs on this checkout's {path} without a record"
 
     # -- up -----------------------------------------------------------------------
