@@ -79,7 +79,8 @@ def status(as_json: bool) -> None:
         table = Table("service", "state", "pid", "ports", "RSS MiB", "log")
         colours = {"running": "green", "paused": "yellow", "crashed": "red", "stopped": "dim", "unrecorded": "red"}
         for row in rows:
-            ports = " ".join(f"{p}{'' if up else ' (closed)'}" for p, up in zip(row["ports"], row["listening"]))
+            ports = " ".join(f"{p}{'' if up else ' (closed)'}"
+                             for p, up in zip(row["ports"], row["listening"], strict=True))
             table.add_row(row["service"], f"[{colours[row['state']]}]{row['state']}[/]", str(row["pid"] or ""),
                           ports, f"{row['rss_mb']:.0f}" if row["rss_mb"] is not None else "", row["log"] or "")
         console.print(table)

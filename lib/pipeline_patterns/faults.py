@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,11 +90,11 @@ class ProcessorRun:
         """SIGKILL the processor. True if it was still running (a real mid-work kill)."""
         if not self.alive:
             return False
-        try:
-            os.killpg(self._proc.pid, signal.SIGKILL)  # its own group: children (a JVM) die too
-        except ProcessLookupError:
-            pass
-        self._proc.wait(timeout=30)
+        proc = self._proc
+        assert proc is not None  # alive
+        with suppress(ProcessLookupError):  # it may exit between the check and the kill
+            os.killpg(proc.pid, signal.SIGKILL)  # its own group: children (a JVM) die too
+        proc.wait(timeout=30)
         self.kills += 1
         return True
 
@@ -133,6 +134,7 @@ class ProcessorRun:
         return None
 
     def _check_exit(self) -> None:
+        assert self._proc is not None  # called only after the process was started and has exited
         code = self._proc.returncode
         if code == -signal.SIGKILL:
             self.kills += 1  # an injected crash_point

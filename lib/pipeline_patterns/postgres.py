@@ -17,6 +17,14 @@ def connect(settings: Settings | None = None, **kwargs) -> psycopg.Connection:
     )
 
 
+def one_row(cursor: psycopg.Cursor) -> tuple:
+    """The row of a query that always returns exactly one (an aggregate, ``SHOW``); raise if it returned none."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("expected one row (an aggregate or SHOW), the query returned none")
+    return row
+
+
 def drop_replication_slot(slot: str, settings: Settings | None = None, timeout_s: float = 60.0) -> bool:
     """Drop a logical replication slot once its consumer (a stopped connector) lets go.
 

@@ -2,7 +2,7 @@
 # so no notebook downloads a jar.
 FROM condaforge/miniforge3:latest
 WORKDIR /kit
-COPY environment.yml pyproject.toml README.md ./
+COPY environment.yml constraints.txt pyproject.toml README.md ./
 COPY lib ./lib
 COPY stack ./stack
 RUN mamba env create -q -f environment.yml && mamba clean -afy

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import uuid
 
 import pytest
 from dotenv import dotenv_values

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +24,7 @@ N_VALID, PER_KIND, SEED = 400, 8, 42
 DOWN, FLAKY = 0.03, 0.05
 FAST = dlq.RetryPolicy(max_retries=3, backoff_s=0.001, max_backoff_s=0.005)
 # The processor's clock, injected: every DLQ record's failed_at is exactly this instant.
-FAILED_AT = datetime(2026, 3, 29, 1, 30, 15, 250_000, tzinfo=timezone.utc)
+FAILED_AT = datetime(2026, 3, 29, 1, 30, 15, 250_000, tzinfo=UTC)
 
 
 def make_topics(suffix: str) -> SimpleNamespace:

@@ -40,7 +40,8 @@ def test_an_aborted_batch_is_reprocessed_and_read_committed_sees_each_event_once
     out = f"eos_out_{unique}"
     kafka.create_topic(out, partitions=3)
     stats = kt.run(kt.ProcessorConfig(topic, out, f"g_{unique}", commit_interval_ms=50), fail_batch=lambda n: n == 2)
-    committed, uncommitted = audit_ids(ids, topic_event_ids(out)), audit_ids(ids, topic_event_ids(out, "read_uncommitted"))
+    committed = audit_ids(ids, topic_event_ids(out))
+    uncommitted = audit_ids(ids, topic_event_ids(out, "read_uncommitted"))
     assert stats.aborts == 1 and stats.committed == 3_000
     assert committed.exactly_once and committed.seen == 3_000
     assert uncommitted.duplicates == stats.aborted > 0 and uncommitted.missing == 0

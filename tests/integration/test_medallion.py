@@ -83,7 +83,7 @@ def scenario(spark, tmp_path_factory) -> Scenario:
 def expected(s: Scenario, dataset: str) -> r.Reference:
     """The reference over what bronze received: three deliveries, then file 002 again."""
     batches = ingestions(s.files, dataset)
-    return r.reference(batches + [batches[1]], *RULES[dataset])
+    return r.reference([*batches, batches[1]], *RULES[dataset])
 
 
 def silver_runs(s: Scenario, dataset: str) -> list[m.SilverRun]:
@@ -136,7 +136,8 @@ def test_quarantine_keeps_every_rejected_row_with_its_reason(spark, scenario):
 
 def test_silver_equals_the_reference_key_by_key(spark, scenario):
     def silver(ds):
-        return {row[ds.key]: row for row in spark.read.format("delta").load(scenario.lake.table("silver", ds)).collect()}
+        table = scenario.lake.table("silver", ds)
+        return {row[ds.key]: row for row in spark.read.format("delta").load(table).collect()}
 
     events = silver(m.EVENTS)
     ref = expected(scenario, "events").silver

@@ -10,7 +10,12 @@ from pipeline_patterns import kafka
 from pipeline_patterns.spark import get_spark
 from pipeline_patterns.streaming.bounded import run_bounded_together
 from pipeline_patterns.streaming.session_queries import (
-    builtin_sessions, clicks_stream, produce_clicks, read_sessions, stateful_sessions)
+    builtin_sessions,
+    clicks_stream,
+    produce_clicks,
+    read_sessions,
+    stateful_sessions,
+)
 from pipeline_patterns.streaming.sessions import Click, click_stream, emitted_after_steps, sessionize
 
 pytestmark = pytest.mark.integration
@@ -22,7 +27,7 @@ def test_both_engines_equal_the_reference_step_by_step(tmp_path, unique):
     steps, _ = click_stream(users=5, seed=11, step=timedelta(minutes=90), out_of_order=True)
     clicks = [c for step in steps for c in step]
     marker = Click("zz_end", max(c.event_time for c in clicks) + timedelta(days=1), "end")
-    steps = steps + [[marker]]
+    steps = [*steps, [marker]]
     topic = f"sessions_{unique}"
     kafka.create_topic(topic, partitions=2)
     emitted = {"state": [], "session_window": []}

@@ -52,7 +52,7 @@ def test_a_later_batch_upserts_by_key_with_explicit_columns(table):
 
 
 def test_duplicate_keys_inside_one_batch_keep_the_latest_offset(table):
-    batch = rows(2) + [(rows(1)[0][0], "user_9", "view", 7, T0, 0, 50)]
+    batch = [*rows(2), (rows(1)[0][0], "user_9", "view", 7, T0, 0, 50)]
     sink.apply_batch(batch, 0, table, f"{table}_batches", sink="q1")
     with postgres.connect() as conn:
         got = conn.execute(sql.SQL("SELECT user_id, kafka_offset FROM {} WHERE event_id = %s").format(

@@ -44,12 +44,10 @@ def test_transactions_give_exactly_once_under_repeated_kill_9(unique, tmp_path, 
     landed = 0
     for i, point in enumerate(points):
         # Every third kill is from inside, with a transaction open or just committed.
-        crash = {CRASH_ENV: f"{rng.choice(['before-commit', 'after-commit'])}:{rng.randint(2, 4)}"} if i % 3 == 2 else {}
+        point_inside = f"{rng.choice(['before-commit', 'after-commit'])}:{rng.randint(2, 4)}"
+        crash = {CRASH_ENV: point_inside} if i % 3 == 2 else {}
         run.start(crash)
-        if crash:
-            killed = run.wait() == -signal.SIGKILL
-        else:
-            killed = run.kill_when(progress, point)
+        killed = run.wait() == -signal.SIGKILL if crash else run.kill_when(progress, point)
         landed += killed and progress() < n  # killed with work left to do
     run.start()
     run.wait()

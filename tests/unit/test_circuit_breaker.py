@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import settings
@@ -210,11 +211,12 @@ def test_half_open_admits_only_half_open_max_calls_among_concurrent_callers():
         clock.advance(5)
         callers, barrier, release, results = 10, threading.Barrier(10), threading.Event(), queue.Queue()
 
-        def trial() -> str:
+        def trial(release: threading.Event = release) -> str:  # this round's objects, bound now
             assert release.wait(timeout=10)
             return "ok"
 
-        def caller() -> None:
+        def caller(barrier: threading.Barrier = barrier, breaker: CircuitBreaker = breaker,
+                   results: queue.Queue = results) -> None:
             barrier.wait()
             try:
                 results.put(breaker.call(trial))
@@ -382,7 +384,7 @@ class BreakerMachine(RuleBasedStateMachine):
     def transitions_follow_legal_edges_in_time_order(self):
         events = self.breaker.events
         assert all((e.from_state, e.to_state) in LEGAL_EDGES for e in events)
-        assert all(a.to_state is b.from_state and a.at <= b.at for a, b in zip(events, events[1:]))
+        assert all(a.to_state is b.from_state and a.at <= b.at for a, b in pairwise(events))
         assert (events[0].from_state if events else self.breaker.state) is CLOSED
 
     @invariant()

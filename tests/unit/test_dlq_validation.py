@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +16,7 @@ from pipeline_patterns.errors import dlq, orders
 from pipeline_patterns.errors.orders import InvalidRecord
 
 VALID = {"order_id": "o-1", "user_id": "u-1", "amount": 12.5, "currency": "EUR", "quantity": 2, "status": "paid"}
-FIXED_NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def encoded(**changes) -> bytes:

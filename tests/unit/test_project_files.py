@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from pathlib import Path
 
 import jsonschema
 import yaml
 
 from pipeline_patterns.config import PROJECT_DIR, Settings, versions
 
-SHARED_SCHEMA = PROJECT_DIR.parent / "shared" / "schemas" / "compose-spec.json"
+# A copy kept in the repo (source and licence in stack/schemas/README.md): the tests need nothing outside it.
+COMPOSE_SCHEMA = PROJECT_DIR / "stack" / "schemas" / "compose-spec.json"
 
 
 def pyproject() -> dict:
@@ -46,6 +46,24 @@ def test_environment_yml_agrees_with_pyproject():
     assert "-e .[dev]" in pip_section
 
 
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_constraints_lock_every_requirement_at_the_pinned_versions():
+    lines = (PROJECT_DIR / "constraints.txt").read_text().splitlines()
+    locked = {normalised(name): version for name, version in pins([x for x in lines if not x.startswith("#")]).items()}
+    project = pyproject()["project"]
+    for name, version in pins(project["dependencies"]).items():
+        assert locked[normalised(name)] == version, f"constraints.txt has {name}=={locked[normalised(name)]}"
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + [r for extra in ("notebooks", "test", "lint") for r in extras[extra]]
+    names = {normalised(re.match(r"[A-Za-z0-9_.\-]+", r).group()) for r in wanted}
+    assert names <= set(locked), f"missing from constraints.txt (run `make lock`): {sorted(names - set(locked))}"
+    assert "apache-airflow" not in locked  # the orchestration extra is not locked yet
+    assert "-c constraints.txt" in (PROJECT_DIR / "Makefile").read_text()
+
+
 def test_spark_connector_matches_pyspark():
     v = versions()
     assert v["jvm"]["spark"] == v["python"]["pyspark"]
@@ -59,7 +77,7 @@ def compose() -> dict:
 
 
 def test_compose_file_is_valid_against_the_compose_spec():
-    schema = json.loads(SHARED_SCHEMA.read_text())
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
     jsonschema.Draft7Validator(schema).validate(compose())
 
 
@@ -108,6 +126,16 @@ def test_readme_shows_the_two_commands():
 
 def test_ci_script_calls_make_test():
     assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()
+
+
+def test_ci_lints_first_and_unit_tests_and_lint_skip_setup():
+    commands = [line.split("#")[0].strip() for line in (PROJECT_DIR / ".ci" / "run").read_text().splitlines()]
+    assert commands.index("make lint") < commands.index("make test")
+    rules = {line.split(":", 1)[0]: line.split(":", 1)[1].split("##")[0]
+             for line in (PROJECT_DIR / "Makefile").read_text().splitlines() if re.match(r"[a-z-]+:", line)}
+    for target in ("test-unit", "lint"):  # no jars, Java or PostgreSQL: `setup` is not a prerequisite
+        assert "setup" not in rules[target].split(), rules[target]
+    assert "setup" in rules["test"].split()
 
 
 def test_every_notebook_has_parameters_and_assertions_and_no_sys_path():

@@ -4,9 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline_patterns.streaming.sessions import (
-    BRIDGE_USER, Click, Session, click_stream, emitted_after_steps, processing_time_sessions, sessionize)
 from pipeline_patterns.streaming.session_queries import add_click
+from pipeline_patterns.streaming.sessions import (
+    BRIDGE_USER,
+    Click,
+    Session,
+    click_stream,
+    emitted_after_steps,
+    processing_time_sessions,
+    sessionize,
+)
 
 T0 = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 GAP = timedelta(minutes=30)

@@ -10,8 +10,17 @@ import stat
 
 from pipeline_patterns.bootstrap import ensure_env_file, with_password
 from pipeline_patterns.config import Settings
-from pipeline_patterns.stack.services import (Connect, Context, KafkaNode, Layout, Postgres, SparkMaster,
-                                              SparkWorker, cluster_id_from, without_libpq_env)
+from pipeline_patterns.stack.services import (
+    Connect,
+    Context,
+    KafkaNode,
+    Layout,
+    Postgres,
+    SparkMaster,
+    SparkWorker,
+    cluster_id_from,
+    without_libpq_env,
+)
 
 
 def ctx(var: str, brokers: int = 1) -> Context:

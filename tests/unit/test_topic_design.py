@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from pipeline_patterns.streaming.partition_keys import (
-    order_violations, partition_for, skew_ratio, skewed_keys, zipf_user_ids)
+    order_violations,
+    partition_for,
+    skew_ratio,
+    skewed_keys,
+    zipf_user_ids,
+)
 from pipeline_patterns.streaming.topics import TopicSpec, guide_partitions, partitions_for_throughput
 
 

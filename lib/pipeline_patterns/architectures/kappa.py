@@ -231,12 +231,14 @@ def table_answer(table: str) -> dict[tuple[str, str], tuple[int, int, datetime]]
 def table_totals(table: str) -> tuple[int, int, int]:
     """(rows, events, revenue cents): a fingerprint a reader can recognise a version by."""
     with postgres.connect() as conn:
-        return tuple(int(x) for x in conn.execute(sql.SQL(
+        rows, events, cents = postgres.one_row(conn.execute(sql.SQL(
             "SELECT count(*), coalesce(sum(event_count), 0), coalesce(sum(revenue_cents), 0) FROM {}").format(
-            sql.Identifier(table))).fetchone())
+            sql.Identifier(table))))
+        return int(rows), int(events), int(cents)
 
 
-def batch_compute(events: list[dict], version: Version, from_ms: int) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+def batch_compute(events: list[dict], version: Version,
+                  from_ms: int) -> dict[tuple[str, str], tuple[int, int, datetime]]:
     """The version's logic over all events at or after ``from_ms``, in plain Python (no Kafka)."""
     totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, None])
     for e in events:
@@ -278,6 +280,7 @@ class ConcurrentReader:
         with postgres.connect(autocommit=True) as conn:
             while not self._stop.is_set():
                 try:
-                    self.answers.append(tuple(int(x) for x in conn.execute(query).fetchone()))
+                    rows, events, cents = postgres.one_row(conn.execute(query))
+                    self.answers.append((int(rows), int(events), int(cents)))
                 except psycopg.Error as exc:
                     self.errors.append(type(exc).__name__)

@@ -210,9 +210,8 @@ def speed_view_query(spark, topic: str):
 def upsert_speed_rows(rows: list[tuple], tables: LambdaTables) -> None:
     """Replace (never add to) each window's row: a replayed micro-batch changes nothing."""
     speed = sql.Identifier(tables.speed)
-    with postgres.connect() as conn, conn.transaction():
-        with conn.cursor() as cur:
-            cur.executemany(sql.SQL("""
+    with postgres.connect() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.executemany(sql.SQL("""
                 INSERT INTO {} (window_start, user_id, event_type, event_count, revenue_cents, last_event)
                 VALUES (%s, %s, %s, %s, %s, %s)
                 ON CONFLICT (window_start, user_id, event_type) DO UPDATE SET
@@ -240,7 +239,8 @@ def run_speed_layer(spark, topic: str, checkpoint: str, tables: LambdaTables, bo
 
 # --- serving layer ---------------------------------------------------------------------------
 
-def serving_answer(tables: LambdaTables, strict_speed_bound: bool = False) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+def serving_answer(tables: LambdaTables,
+                   strict_speed_bound: bool = False) -> dict[tuple[str, str], tuple[int, int, datetime]]:
     """The merged view as a dict like :func:`recompute`.
 
     ``strict_speed_bound=True`` uses ``window_start > cutoff`` instead of ``>=`` — the
@@ -271,7 +271,7 @@ def set_cutoff(tables: LambdaTables, cutoff: datetime) -> None:
 
 def current_cutoff(tables: LambdaTables) -> datetime:
     with postgres.connect() as conn:
-        return conn.execute(sql.SQL("SELECT cutoff FROM {}").format(sql.Identifier(tables.cutoff))).fetchone()[0]
+        return postgres.one_row(conn.execute(sql.SQL("SELECT cutoff FROM {}").format(sql.Identifier(tables.cutoff))))[0]
 
 
 def diff(expected: dict, actual: dict) -> list[dict]:
@@ -295,7 +295,8 @@ class LambdaPaths:
 
 def newest_speed_event(tables: LambdaTables) -> datetime | None:
     with postgres.connect() as conn:
-        return conn.execute(sql.SQL("SELECT max(last_event) FROM {}").format(sql.Identifier(tables.speed))).fetchone()[0]
+        query = sql.SQL("SELECT max(last_event) FROM {}").format(sql.Identifier(tables.speed))
+        return postgres.one_row(conn.execute(query))[0]
 
 
 def simulate_day(spark, events: list[dict], topic: str, tables: LambdaTables, paths: LambdaPaths,

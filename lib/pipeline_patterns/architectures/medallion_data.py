@@ -19,6 +19,7 @@ rule. The same ``seed`` gives the same files, byte for byte.
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import random
 import uuid
@@ -86,7 +87,7 @@ FLIGHT_KINDS = ("missing_key", "bad_flight_date", "dep_delay_not_numeric", "dep_
 
 def _with_bad_rows(records: list[dict], kinds: tuple[str, ...], corrupt, rng: random.Random) -> tuple[list, Counter]:
     """``records`` with 1-3 corrupted copies per kind inserted at seeded positions."""
-    out, injected = list(records), Counter()
+    out, injected = list(records), Counter[str]()
     for kind in kinds:
         for _ in range(rng.randint(1, 3)):
             out.insert(rng.randrange(len(out) + 1), corrupt(rng.choice(records), kind, rng))
@@ -130,7 +131,7 @@ def _flight_sample(month: int, n: int, seed: int) -> list[dict]:
     sample = sample.sort_values(["day", "sched_dep_time", "carrier", "flight"])
     records = []
     for row in sample[list(FLIGHT_FIELDS)].itertuples(index=False):
-        records.append({k: (None if v != v else int(v) if isinstance(v, numbers.Real) else v)  # NaN -> null
+        records.append({k: (None if v != v else math.trunc(v) if isinstance(v, numbers.Real) else v)  # NaN -> null
                         for k, v in zip(FLIGHT_FIELDS, row, strict=True)})
     return records
 

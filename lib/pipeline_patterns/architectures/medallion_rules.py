@@ -27,9 +27,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+
+T = TypeVar("T")
 
 EVENT_TYPES = ("view", "click", "purchase")
 TS_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSX"  # the generator's ISO-8601 UTC, milliseconds
@@ -80,11 +83,11 @@ def as_timestamp(value: str | None) -> datetime | None:
 
 
 def flight_date(record: dict) -> date | None:
-    parts = [as_int(text(record, k)) for k in ("year", "month", "day")]
-    if None in parts:
+    year, month, day = (as_int(text(record, k)) for k in ("year", "month", "day"))
+    if year is None or month is None or day is None:
         return None
     try:
-        return date(*parts)
+        return date(year, month, day)
     except ValueError:
         return None
 
@@ -140,7 +143,7 @@ EVENT_RULES = (
     Rule("revenue_not_numeric", lambda r: _revenue(r) is None, lambda: revenue_col().isNull()),
     Rule("negative_revenue", lambda r: _below(_revenue(r), 0), lambda: revenue_col() < 0),
     Rule("purchase_without_revenue",
-         lambda r: text(r, "event_type") == "purchase" and _revenue(r) is not None and _revenue(r) <= 0,
+         lambda r: text(r, "event_type") == "purchase" and (revenue := _revenue(r)) is not None and revenue <= 0,
          lambda: (F.col("event_type") == "purchase") & (revenue_col() <= 0)),
     Rule("bad_timestamp", lambda r: as_timestamp(text(r, "timestamp")) is None, lambda: event_ts_col().isNull()),
 )
@@ -156,7 +159,7 @@ FLIGHT_RULES = (
     Rule("dep_delay_not_numeric", lambda r: text(r, "dep_delay") is not None and _delay(r) is None,
          lambda: F.col("dep_delay").isNotNull() & dep_delay_col().isNull()),
     Rule("dep_delay_out_of_range",
-         lambda r: _delay(r) is not None and not DELAY_RANGE[0] <= _delay(r) <= DELAY_RANGE[1],
+         lambda r: (delay := _delay(r)) is not None and not DELAY_RANGE[0] <= delay <= DELAY_RANGE[1],
          lambda: ~dep_delay_col().between(*DELAY_RANGE)),
 )
 
@@ -166,14 +169,21 @@ def reasons(record: dict, rules: tuple[Rule, ...]) -> list[str]:
     return [rule.name for rule in rules if rule.fails(record)]
 
 
+def _required(value: T | None, record: dict, what: str) -> T:
+    if value is None:
+        raise ValueError(f"a key is taken of valid records only; this one has no {what}: {record!r}")
+    return value
+
+
 def event_key(record: dict) -> str:
-    return text(record, "event_id")
+    return _required(text(record, "event_id"), record, "event_id")
 
 
 def flight_key(record: dict) -> str:
     """``flight_date|carrier|flight|origin|sched_dep_time``, as silver builds it."""
-    return "|".join([flight_date(record).isoformat(), text(record, "carrier"), str(as_int(text(record, "flight"))),
-                     text(record, "origin"), str(as_int(text(record, "sched_dep_time")))])
+    return "|".join([_required(flight_date(record), record, "flight date").isoformat(),
+                     _required(text(record, "carrier"), record, "carrier"), str(as_int(text(record, "flight"))),
+                     _required(text(record, "origin"), record, "origin"), str(as_int(text(record, "sched_dep_time")))])
 
 
 # --- the plain-Python reference of bronze -> silver ------------------------------------------
@@ -194,7 +204,9 @@ def reference(ingestions: list[list[tuple[str, tuple[dict, ...]]]], rules: tuple
               key: Callable[[dict], str]) -> Reference:
     """Silver as the rules define it. ``ingestions``: in order, each the (file name, records)
     ingested together (one ``_ingested_at``). Later ingestion wins, then the greater file name."""
-    rejects, best, rows, valid = Counter(), {}, 0, 0
+    rejects: Counter[str] = Counter()
+    best: dict[str, tuple[tuple[int, str], dict]] = {}
+    rows, valid = 0, 0
     for batch, files in enumerate(ingestions):
         for name, records in files:
             for record in records:

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -96,6 +97,7 @@ RESULTS = ("ok", "business", "system", "rejected")
 # pybreaker's CircuitBreakerError is a rejection only with throw_new_error_on_trip=False; by
 # default the call that trips the breaker raises it too, although that call reached the service.
 REJECTIONS: tuple[type[BaseException], ...] = (CircuitOpenError, GuideCircuitOpenError, pybreaker.CircuitBreakerError)
+NOT_FOUND_OR_REJECTED: tuple[type[BaseException], ...] = (PriceNotFound, *REJECTIONS)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def product_ids(n: int, bad_share: float, seed: int) -> list[int | str]:
 def _timed_call(call: Callable[[object], object], key: object, worker: int, clock: Callable[[], float],
                 outcomes: list[Outcome], unexpected: list[BaseException], lock: threading.Lock) -> None:
     start, detail = clock(), ""
+    result: str | None
     try:
         call(key)
         result = "ok"
@@ -157,7 +160,9 @@ def run_load(call: Callable[[object], object], keys: Iterable, *, workers: int =
 
     Stops when the keys run out or, with ``duration_s``, when no call should start any more.
     """
-    source, lock, outcomes, unexpected = iter(keys), threading.Lock(), [], []
+    source, lock = iter(keys), threading.Lock()
+    outcomes: list[Outcome] = []
+    unexpected: list[BaseException] = []
     end = None if duration_s is None else clock() + duration_s
     pace = threading.Event()  # never set: its wait() paces the load (a rate, not a wait for a condition)
 
@@ -178,7 +183,9 @@ def run_load(call: Callable[[object], object], keys: Iterable, *, workers: int =
 def at_once(call: Callable[[object], object], keys: Sequence,
             clock: Callable[[], float] = time.monotonic) -> list[Outcome]:
     """One thread per key, released together by a barrier: a stampede of callers."""
-    barrier, lock, outcomes, unexpected = threading.Barrier(len(keys)), threading.Lock(), [], []
+    barrier, lock = threading.Barrier(len(keys)), threading.Lock()
+    outcomes: list[Outcome] = []
+    unexpected: list[BaseException] = []
 
     def caller(w: int) -> None:
         barrier.wait()
@@ -236,10 +243,8 @@ def reset_due(breaker: CircuitBreaker | GuideCircuitBreaker) -> bool:
 def business_storm(service: FlakyService, breaker: Breaker, n: int, timeout_s: float) -> str:
     """``n`` calls for a product that does not exist (404s) on a healthy service; the state after."""
     for _ in range(n):
-        try:
+        with suppress(*NOT_FOUND_OR_REJECTED):  # expected: the lesson looks at the state, not at these answers
             breaker.call(get_price, service.url, "no-such-product", timeout_s)
-        except (PriceNotFound, *REJECTIONS):
-            pass  # expected: the lesson looks at the state, not at these answers
     return state_name(breaker)
 
 

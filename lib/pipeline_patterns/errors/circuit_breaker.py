@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ T = TypeVar("T")
 SYSTEM_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, ConnectionError)  # the last two are OSErrors
 
 
-class State(str, Enum):
+class State(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"

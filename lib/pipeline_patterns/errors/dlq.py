@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kafka import TopicPartition
@@ -55,7 +55,7 @@ Headers = list[tuple[str, bytes]]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- headers ----------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def dlq_headers(*, reason: str, error: BaseException, topic: str, partition: int
                ("error_message", str(error)[:1000].encode()), ("source_topic", topic.encode()),
                ("source_partition", str(partition).encode()), ("source_offset", str(offset).encode()),
                (SOURCE, position(topic, partition, offset)), (RETRY_COUNT, str(retries).encode()),
-               ("failed_at", failed_at.astimezone(timezone.utc).isoformat().encode())]
+               ("failed_at", failed_at.astimezone(UTC).isoformat().encode())]
     return headers + ([(REDRIVEN_FROM, redriven_from)] if redriven_from is not None else [])
 
 

@@ -85,7 +85,8 @@ def account(input_topic: str, output_topic: str, dlq_topic: str, settings: Setti
     inputs = {position(r.topic, r.partition, r.offset) for r in kafka.read_all(input_topic, settings)}
     output_records, dlq_records = kafka.read_all(output_topic, settings), kafka.read_all(dlq_topic, settings)
     processed, dead = positions_by_source(output_records), positions_by_source(dlq_records)
-    reasons = Counter(header(records[0].headers, "reason").decode() for records in dead.values())
+    reasons = Counter((header(records[0].headers, "reason") or b"(no reason header)").decode()
+                      for records in dead.values())
     return Accounting(
         consumed=len(inputs), processed=len(processed), dead_lettered=dict(reasons),
         output_records=len(output_records), dlq_records=len(dlq_records),

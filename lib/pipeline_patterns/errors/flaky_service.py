@@ -30,8 +30,10 @@ import sys
 import tempfile
 import threading
 import weakref
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import requests
 
@@ -59,10 +61,10 @@ def get_price(base_url: str, product: int | str, timeout_s: float = 0.5) -> dict
 
 # -- the server (runs in the child process) ---------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
-    counts = {"price_requests": 0, "found": 0, "not_found": 0}
+    counts: ClassVar[dict[str, int]] = {"price_requests": 0, "found": 0, "not_found": 0}  # one server per process
     lock = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:  # http.server's name for it
         parts = self.path.strip("/").split("/")
         if parts == ["health"]:
             self._reply(200, {"ok": True})
@@ -87,12 +89,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        try:
+        # The client may have timed out while we were paused and left; the request still counted.
+        with suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out while we were paused and left; the request still counted
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:  # the base class names the argument `format`
         pass
 
 
@@ -123,7 +124,7 @@ class FlakyService:
         self.starts = 0
         self._proc: subprocess.Popen | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="flaky_service_")
-        self._finalizer = None
+        self._finalizer: weakref.finalize | None = None
 
     @classmethod
     def start(cls, port: int = 0, startup_timeout_s: float = 15.0) -> FlakyService:
@@ -149,7 +150,7 @@ class FlakyService:
         port_file = Path(self._dir.name) / f"port.{self.starts}"
         log = Path(self._dir.name) / "service.log"
         with open(log, "ab") as out:
-            self._proc = subprocess.Popen(
+            self._proc = proc = subprocess.Popen(
                 [sys.executable, "-m", "pipeline_patterns.errors.flaky_service", "--port", str(self.port),
                  "--port-file", str(port_file)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
@@ -158,13 +159,13 @@ class FlakyService:
         # If the notebook or test forgets stop(), the process still goes when this object does.
         if self._finalizer is not None:
             self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, _terminate, self._proc)
+        self._finalizer = weakref.finalize(self, _terminate, proc)
 
-        def port_written() -> str:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"the flaky service exited with {self._proc.returncode} on start "
+        def port_written() -> str | None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the flaky service exited with {proc.returncode} on start "
                                    f"(port {self.port} in use?): {log.read_text(errors='replace')[-2000:]}")
-            return port_file.exists() and port_file.read_text()
+            return port_file.read_text() if port_file.exists() else None
 
         self.port = int(wait_until(port_written, self.startup_timeout_s, "the flaky service's port", interval_s=0.05))
         wait_until(self._answers, self.startup_timeout_s, f"the flaky service on {self.url}", interval_s=0.05)
@@ -189,18 +190,23 @@ class FlakyService:
 
         return wait_until(counted, timeout_s, f"{at_least} price requests counted by {self.url}", interval_s=0.05)
 
+    def _process(self) -> subprocess.Popen:
+        if self._proc is None:
+            raise RuntimeError("the flaky service was never started: use FlakyService.start()")
+        return self._proc
+
     def pause(self) -> None:
         """SIGSTOP: the process stops answering; connections still open, calls time out."""
-        os.kill(self._proc.pid, signal.SIGSTOP)
+        os.kill(self._process().pid, signal.SIGSTOP)
         self.paused = True
 
     def resume(self) -> None:
-        os.kill(self._proc.pid, signal.SIGCONT)
+        os.kill(self._process().pid, signal.SIGCONT)
         self.paused = False
 
     def kill(self) -> None:
         """SIGKILL: connections are refused until :meth:`restart`."""
-        _terminate(self._proc, signal.SIGKILL)
+        _terminate(self._process(), signal.SIGKILL)
         self.paused = False
 
     def restart(self) -> None:

@@ -118,6 +118,8 @@ def repair(value: bytes | None) -> bytes | None:
         return value
     except InvalidRecord:
         pass
+    if value is None:
+        return None
     try:
         order = json.loads(value.decode("utf-8"), parse_constant=_reject_constant)
     except (AttributeError, ValueError, RecursionError):

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kafka.admin import KafkaAdminClient
+
 from pipeline_patterns import kafka
 
 
@@ -62,7 +64,7 @@ class CommittedProgress:
 
     def __init__(self, group_id: str, topic: str) -> None:
         self.group_id, self.topic = group_id, topic
-        self._admin = None
+        self._admin: KafkaAdminClient | None = None
 
     def __call__(self) -> int:
         if self._admin is None:

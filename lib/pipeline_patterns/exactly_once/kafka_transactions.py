@@ -13,6 +13,11 @@ the batch again — the counterfactual the reliability tests use to show they ca
 
 The processor reads until it reaches the end offsets captured at start, then exits, so
 it can run as an OS process that tests kill with ``kill -9`` and start again.
+
+An abort is retried by reading the batch again, but not forever: after
+``max_consecutive_aborts`` aborts in a row with no commit between them the processor
+stops with :class:`TooManyAborts`, naming the last error (a poison record or a broker
+that refuses the transaction fails the same way every time; looping would hide it).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -48,6 +54,39 @@ def source_position(topic: str, partition: int, offset: int) -> bytes:
     return f"{topic}:{partition}:{offset}".encode()
 
 
+class TooManyAborts(RuntimeError):
+    """The same batch keeps failing: the processor stops instead of aborting forever."""
+
+
+class AbortBudget:
+    """Counts aborts in a row; a commit resets the count; one abort too many raises.
+
+    Pure (no Kafka): the processor calls :meth:`aborted` after each abort and
+    :meth:`committed` after each commit.
+    """
+
+    def __init__(self, max_consecutive: int = 5) -> None:
+        if max_consecutive < 1:
+            raise ValueError(f"max_consecutive must be at least 1, got {max_consecutive}")
+        self.max_consecutive = max_consecutive
+        self.in_a_row = 0
+
+    def committed(self) -> None:
+        self.in_a_row = 0
+
+    def aborted(self, error: BaseException, where: str) -> None:
+        """Record one abort caused by ``error``; raise :class:`TooManyAborts` when the budget is spent."""
+        self.in_a_row += 1
+        if self.in_a_row >= self.max_consecutive:
+            raise TooManyAborts(
+                f"{where}: {self.in_a_row} transactions aborted in a row without a commit "
+                f"(limit {self.max_consecutive}); the last error was {type(error).__name__}: {error}. "
+                "The same input keeps failing: check the processing step for a record it cannot handle "
+                "and that the brokers accept transactions (`make status`, the broker log); then run again. "
+                "Nothing after the last commit is lost: the next run starts from the committed offsets."
+            ) from error
+
+
 @dataclass(frozen=True)
 class ProcessorConfig:
     input_topic: str
@@ -59,10 +98,14 @@ class ProcessorConfig:
     max_poll_records: int = 500
     seek_back_on_abort: bool = True
     """False reproduces the guide's bug: after an abort the aborted records are skipped."""
+    max_consecutive_aborts: int = 5
+    """Aborts in a row (no commit between them) before the processor stops with TooManyAborts."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.max_consecutive_aborts < 1:
+            raise ValueError(f"max_consecutive_aborts must be at least 1, got {self.max_consecutive_aborts}")
 
     @property
     def transactional_id(self) -> str:
@@ -95,7 +138,7 @@ def make_clients(cfg: ProcessorConfig) -> tuple[KafkaConsumer, KafkaProducer]:
     """
     consumer = kafka.consumer(group_id=cfg.group_id, isolation_level="read_committed",
                               max_poll_records=cfg.max_poll_records, consumer_timeout_ms=1000)
-    extra = {"transactional_id": cfg.transactional_id} if cfg.mode == "transactional" else {}
+    extra: dict[str, Any] = {"transactional_id": cfg.transactional_id} if cfg.mode == "transactional" else {}
     producer = kafka.producer(linger_ms=5, **extra)
     return consumer, producer
 
@@ -128,9 +171,10 @@ def run(cfg: ProcessorConfig, fail_batch: Callable[[int], bool] = lambda n: Fals
         end = consumer.end_offsets(partitions)
         stats.end_offsets = {tp.partition: end[tp] for tp in partitions}
         batch_no = 0
+        budget = AbortBudget(cfg.max_consecutive_aborts)
         while any(consumer.position(tp) < end[tp] for tp in partitions):
             batch_no += 1
-            _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, stats)
+            _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, stats, budget)
         stats.seconds = time.perf_counter() - started
         return stats
     finally:
@@ -138,7 +182,7 @@ def run(cfg: ProcessorConfig, fail_batch: Callable[[int], bool] = lambda n: Fals
         consumer.close()
 
 
-def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, stats) -> None:
+def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, stats, budget) -> None:
     """Collect records for ``commit_interval_ms``, write them, commit; abort and seek back on error."""
     transactional = cfg.mode == "transactional"
     next_offsets: dict[TopicPartition, int] = {}
@@ -175,13 +219,16 @@ def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, s
             consumer.commit(offsets)
         stats.commits += 1
         stats.committed += written
+        budget.committed()
         crash_point("after-commit")
-    except (KafkaError, RuntimeError):
+    except (KafkaError, RuntimeError) as error:
         if not transactional:
             raise
         producer.abort_transaction()
         stats.aborts += 1
         stats.aborted += written
+        budget.aborted(error, f"processor {cfg.transactional_id!r} ({cfg.input_topic} -> {cfg.output_topic}), "
+                              f"batch {batch_no}")
         if cfg.seek_back_on_abort:  # the guide's snippet stops here: the batch would be skipped
             for tp, offset in _committed_positions(consumer, partitions).items():
                 consumer.seek(tp, offset)
@@ -193,10 +240,12 @@ def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, s
 @click.option("--group", "group_id", required=True)
 @click.option("--mode", type=click.Choice(MODES), default="transactional", show_default=True)
 @click.option("--commit-interval-ms", type=int, default=100, show_default=True)
-def main(input_topic: str, output_topic: str, group_id: str, mode: str, commit_interval_ms: int) -> None:
+@click.option("--max-consecutive-aborts", type=click.IntRange(min=1), default=5, show_default=True)
+def main(input_topic: str, output_topic: str, group_id: str, mode: str, commit_interval_ms: int,
+         max_consecutive_aborts: int) -> None:
     """Process INPUT into OUTPUT until caught up, then exit (kill -9 it and start it again)."""
-    stats = run(ProcessorConfig(input_topic, output_topic, group_id, mode=mode,
-                                commit_interval_ms=commit_interval_ms))
+    stats = run(ProcessorConfig(input_topic, output_topic, group_id, mode=mode, commit_interval_ms=commit_interval_ms,
+                                max_consecutive_aborts=max_consecutive_aborts))
     click.echo(json.dumps({"consumed": stats.consumed, "committed": stats.committed, "commits": stats.commits,
                            "aborts": stats.aborts, "seconds": round(stats.seconds, 3)}))
 

@@ -110,8 +110,8 @@ def arrow_batch(rows: Sequence[tuple] | pa.Table) -> pa.Table:
     """A batch as an Arrow table with ``COLUMNS`` (tuples in ``COLUMNS`` order are converted)."""
     if isinstance(rows, pa.Table):
         return rows.select(list(COLUMNS))
-    columns = list(zip(*rows)) if rows else [()] * len(COLUMNS)
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, ARROW_SCHEMA)],
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, ARROW_SCHEMA, strict=True)],
                                 schema=ARROW_SCHEMA)
 
 
@@ -303,7 +303,9 @@ def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
     started = time.perf_counter()
     spark = get_spark(f"exactly-once-{table}", conf=SINK_CONF)
     session_seconds = time.perf_counter() - started
-    applied, skipped, rows_written = [], [], [0]
+    applied: list[int] = []
+    skipped: list[int] = []
+    rows_written = [0]
     spent = {"collect_seconds": 0.0, "sink_seconds": 0.0}
 
     def write(batch_df, batch_id: int) -> None:

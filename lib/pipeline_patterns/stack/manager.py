@@ -8,16 +8,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
+import psutil
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from pipeline_patterns.config import Settings, SettingsError, get_settings
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
-import psutil
-
-from pipeline_patterns.stack.processes import (PidFiles, ProcessRecord, State, group_members, signal_service,
-                                               tail)
+from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, State, group_members, signal_service, tail
 from pipeline_patterns.stack.services import Context, KafkaNode, Layout, Service, is_transient, services_for
 
 READY_DEADLINE_S = 180.0
@@ -90,7 +88,9 @@ class Stack:
 
     @staticmethod
     def describe_stray(service: Service, ctx: Context, record: ProcessRecord) -> str:
-        path = service.signature(ctx)[1]
+        signature = service.signature(ctx)
+        assert signature is not None  # strays are found by their signature
+        path = signature[1]
         return f"{service.name} pid {record.pid} runs on this checkout's {path} without a record"
 
     # -- up -----------------------------------------------------------------------
@@ -161,7 +161,9 @@ class Stack:
             if state is State.RUNNING:
                 continue
             if state is State.PAUSED:
-                signal_service(self.pids.read(service.name), signal.SIGCONT)
+                paused = self.pids.read(service.name)
+                assert paused is not None  # PAUSED: its pid file names a stopped process
+                signal_service(paused, signal.SIGCONT)
                 continue
             for port, setting in service.ports:
                 preflight.check_port_free(port, service.name, setting)
@@ -184,6 +186,7 @@ class Stack:
         def attempt() -> None:
             if self.pids.state(service.name) is State.CRASHED:
                 record = self.pids.read(service.name)
+                assert record is not None  # CRASHED: its pid file names a process that is gone
                 raise StackError(f"{service.name} exited while starting. Last lines of {record.log}:\n"
                                  f"{tail(record.log)}")
             service.check_ready(ctx)
@@ -295,7 +298,13 @@ class Stack:
         killed = self._signal(name, signal.SIGKILL)
         for service_name in killed:
             record = self.pids.read(service_name)
-            wait_until(lambda: record.process() is None, 30, f"{service_name} to exit after SIGKILL", 0.1)
+            if record is None:  # no pid file: nothing left to wait for
+                continue
+
+            def exited(record: ProcessRecord = record) -> bool:  # this iteration's record
+                return record.process() is None
+
+            wait_until(exited, 30, f"{service_name} to exit after SIGKILL", 0.1)
         return killed
 
     def pause(self, name: str) -> list[str]:

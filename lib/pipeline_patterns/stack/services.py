@@ -23,6 +23,7 @@ import psycopg
 import requests
 
 from pipeline_patterns.config import PROJECT_DIR, Settings, versions
+from pipeline_patterns.postgres import one_row
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
 from pipeline_patterns.stack.processes import ProcessRecord, spawn
@@ -486,13 +487,14 @@ class Postgres(Service):
         with psycopg.connect(host="127.0.0.1", port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
                              password=s.pg_password(), connect_timeout=5, options="",
                              sslmode="prefer", target_session_attrs="any") as conn:
-            wal_level = conn.execute("SHOW wal_level").fetchone()[0]
+            wal_level = one_row(conn.execute("SHOW wal_level"))[0]
         if wal_level != "logical":
             raise StackError(f"PostgreSQL runs with wal_level={wal_level}; Debezium needs logical.")
 
     def stop(self, ctx: Context, record: ProcessRecord) -> None:
-        from pipeline_patterns.stack.processes import signal_service, terminate
         import signal
+
+        from pipeline_patterns.stack.processes import signal_service, terminate
 
         signal_service(record, signal.SIGCONT)
         self._pg_ctl_stop(ctx, preflight.postgres_bindir(self.major))
@@ -504,10 +506,7 @@ class Postgres(Service):
 
 def _reachable_by_postgres(folder: Path) -> bool:
     """Whether every parent of ``folder`` lets others traverse it (the ``postgres`` user)."""
-    for parent in [folder, *folder.parents]:
-        if parent.exists() and not parent.stat().st_mode & 0o001:
-            return False
-    return True
+    return all(not parent.exists() or parent.stat().st_mode & 0o001 for parent in [folder, *folder.parents])
 
 
 def _spark_home() -> Path:

@@ -17,6 +17,7 @@ import random
 import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from itertools import pairwise
 
 from kafka.partitioner.default import murmur2
 
@@ -68,7 +69,7 @@ def order_violations(records: Iterable[tuple[str, int, int, int]]) -> dict[str, 
     for key, rows in by_key.items():
         rows.sort(key=lambda r: (r[0], r[1]))
         sequences = [r[2] for r in rows]
-        bad = sum(1 for a, b in zip(sequences, sequences[1:]) if b < a)
+        bad = sum(1 for a, b in pairwise(sequences) if b < a)
         if len({r[0] for r in rows}) > 1:
             bad += 1
         if bad:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline_patterns import kafka as kafka_helpers
 from pipeline_patterns.datagen import user_events
 
-DEFAULT = {}
-TUNED = {"linger_ms": 20, "batch_size": 256 * 1024, "compression_type": "lz4"}
+DEFAULT: dict[str, Any] = {}
+TUNED: dict[str, Any] = {"linger_ms": 20, "batch_size": 256 * 1024, "compression_type": "lz4"}
 
 
 @dataclass

@@ -71,10 +71,11 @@ def add_click(sessions: list[OpenSession], ts: int, value: float, gap_ms: int) -
 def _aggregate_sessions(gap_ms: int):
     def update(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
         (user,) = key
-        sessions: list[OpenSession] = list(zip(*state.get)) if state.exists else []
-        if not state.hasTimedOut:
-            rows = pd.concat(list(batches))
-            for ts, val in zip(rows["ts_ms"].tolist(), rows["value"].tolist()):
+        sessions: list[OpenSession] = [tuple(s) for s in zip(*state.get, strict=True)] if state.exists else []
+        frames = [] if state.hasTimedOut else list(batches)
+        if frames:
+            rows = pd.concat(frames)
+            for ts, val in zip(rows["ts_ms"].tolist(), rows["value"].tolist(), strict=True):
                 sessions = add_click(sessions, ts, val, gap_ms)
         # A session is final only once the watermark is past its end: until then a click
         # still on its way (not later than the watermark) could extend it or merge it.
@@ -82,7 +83,7 @@ def _aggregate_sessions(gap_ms: int):
         closed = [s for s in sessions if s[1] + gap_ms < watermark]
         still_open = [s for s in sessions if s[1] + gap_ms >= watermark]
         if still_open:
-            state.update(tuple(list(column) for column in zip(*still_open)))
+            state.update(tuple(list(column) for column in zip(*still_open, strict=True)))
             state.setTimeoutTimestamp(min(s[1] for s in still_open) + gap_ms)
         else:
             state.remove()
@@ -138,5 +139,6 @@ def read_sessions(spark: SparkSession, output: str) -> set[Session]:
 
     if not DeltaTable.isDeltaTable(spark, output):
         return set()
-    return {Session(r.user_id, datetime.fromtimestamp(r.start_ms / 1000, UTC), datetime.fromtimestamp(r.end_ms / 1000, UTC),
-                    r.events) for r in spark.read.format("delta").load(output).collect()}
+    return {Session(r.user_id, datetime.fromtimestamp(r.start_ms / 1000, UTC),
+                    datetime.fromtimestamp(r.end_ms / 1000, UTC), r.events)
+            for r in spark.read.format("delta").load(output).collect()}

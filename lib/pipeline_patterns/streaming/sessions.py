@@ -68,7 +68,7 @@ def watermarks_after_steps(steps: list[list[Click]], delay: timedelta) -> list[d
     return marks
 
 
-def emitted_after_steps(steps: list[Click] | list[list[Click]], gap: timedelta, delay: timedelta,
+def emitted_after_steps(steps: list[list[Click]], gap: timedelta, delay: timedelta,
                         engine: str) -> list[set[Session]]:
     """Which sessions each engine has emitted after each step (append mode).
 
@@ -82,7 +82,7 @@ def emitted_after_steps(steps: list[Click] | list[list[Click]], gap: timedelta, 
     marks = watermarks_after_steps(steps, delay)
     seen: list[Click] = []
     emitted: list[set[Session]] = []
-    for step, mark in zip(steps, marks):
+    for step, mark in zip(steps, marks, strict=True):
         seen.extend(step)
         emitted.append({s for s in sessionize(seen, gap)
                         if mark is not None and (s.end <= mark if engine == "session_window" else s.end < mark)})

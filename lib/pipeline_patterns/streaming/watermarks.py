@@ -114,7 +114,8 @@ def simulate(steps: list[list[Event]], delay: timedelta, size: timedelta, slide:
 def late_event_steps(n_steps: int = 6, per_step: int = 12, seed: int = 42, start: datetime | None = None,
                      advance: timedelta = timedelta(minutes=6), delay: timedelta = timedelta(minutes=10),
                      size: timedelta = timedelta(minutes=5), late_share: float = 0.25,
-                     behind_share: float = 0.2, keys: tuple[str, ...] = ("click", "view", "purchase")) -> list[list[Event]]:
+                     behind_share: float = 0.2,
+                     keys: tuple[str, ...] = ("click", "view", "purchase")) -> list[list[Event]]:
     """Seeded events in steps, with explicit, controllable lateness (whole seconds).
 
     Step ``k`` happens at ``start + k * advance``, so the watermark a step sees is about
