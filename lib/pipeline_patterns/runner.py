@@ -2,17 +2,22 @@
 
 Each run gets ``runs/<UTC timestamp>/`` with every executed notebook, its HTML
 rendering and ``summary.json`` (a list of ``{"notebook", "status", "seconds",
-"error"}``); ``runs/latest`` points at the newest run.
+"error"}``); ``runs/latest`` points at the newest run. Warnings of the kernels and
+their JVMs go to ``run.log`` in the same folder, not between the progress bars.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from pipeline_patterns.config import PROJECT_DIR
 
@@ -116,9 +121,30 @@ def run(notebooks: list[Path], parameters: dict[str, object], runs_dir: Path = R
 
     kernel = _kernel_name()
     results = []
-    bar = tqdm(notebooks, unit="notebook", disable=not progress)
-    for notebook in bar:
-        bar.set_description(notebook.stem)
-        results.append(execute_one(notebook, out_dir, parameters, kernel))
-        (out_dir / "summary.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    with _stderr_to(out_dir / "run.log") as terminal:
+        bar = tqdm(notebooks, unit="notebook", disable=not progress, file=terminal)
+        for notebook in bar:
+            bar.set_description(notebook.stem)
+            results.append(execute_one(notebook, out_dir, parameters, kernel))
+            (out_dir / "summary.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
     return out_dir, results
+
+
+@contextmanager
+def _stderr_to(log: Path) -> Iterator[TextIO]:
+    """Send everything written to file descriptor 2 to ``log`` — this process's warnings and
+    those of the kernels and JVMs it starts, which inherit the descriptor ("Kernel is running
+    over TCP without encryption", log4j lines) — and yield a stream to the real stderr for
+    the progress bar."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    with open(log, "ab") as sink:
+        os.dup2(sink.fileno(), 2)
+    try:
+        yield terminal
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        terminal.close()

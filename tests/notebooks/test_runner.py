@@ -60,12 +60,16 @@ def test_architecture_and_guarantee_lessons_with_another_seed_are_ok():
 def test_a_failing_notebook_fails_the_run_and_says_why(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("answer = 41", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os; os.write(2, b'chatter on the kernel stderr\\n')"),
                 nbformat.v4.new_code_cell("assert answer == 42, f'expected 42, found {answer}'")]
     failing, passing = tmp_path / "98_fails.ipynb", tmp_path / "99_passes.ipynb"
     nbformat.write(nb, failing)
     nbformat.write(nb, passing)
     out = kit_run(str(failing), str(passing), "-p", "answer", "42")
     assert out.returncode == 0  # with answer=42 both pass
+    # what kernels (and their JVMs) write to stderr goes to the run's log, not between the progress bars
+    assert "chatter" not in out.stderr and "without encryption" not in out.stderr
+    assert (runner.RUNS_DIR / "latest" / "run.log").read_text().count("chatter on the kernel stderr") == 2
     out = kit_run(str(failing), str(passing))
     assert out.returncode == 1
     summary = json.loads((runner.RUNS_DIR / "latest" / "summary.json").read_text())
