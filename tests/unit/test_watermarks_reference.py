@@ -6,6 +6,8 @@ Delta sink): it emitted these 22 windows and reported 7 and 4 rows dropped.
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import UTC, datetime, timedelta
 
 from pipeline_patterns.streaming.watermarks import Event, Window, late_event_steps, simulate, sliding_windows
@@ -65,3 +67,13 @@ def test_generator_lateness_is_seeded_and_labelled():
     sim = simulate(steps, 10 * MIN, 5 * MIN, MIN)
     late = {e.event_id for step in steps for e in step if e.lateness != "behind watermark"}
     assert all(f.verdict == "counted" for f in sim.fates if f.event_id in late)  # within the delay: kept
+
+
+@pytest.mark.parametrize("seed", [7, 13, 42, 99])
+def test_every_seed_has_an_event_partly_counted_and_one_dropped_behind_the_watermark(seed):
+    steps = late_event_steps(seed=seed)
+    sim = simulate(steps, 10 * MIN, 5 * MIN, MIN)
+    fate = {f.event_id: f for f in sim.fates}
+    partly, dropped = (fate[e.event_id] for e in steps[1][:2])
+    assert partly.event_time < partly.watermark and 0 < partly.counted_in < partly.windows
+    assert dropped.event_time < dropped.watermark and dropped.counted_in == 0

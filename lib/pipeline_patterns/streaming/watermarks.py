@@ -122,6 +122,10 @@ def late_event_steps(n_steps: int = 6, per_step: int = 12, seed: int = 42, start
     ``now - advance - delay``. Each event is ``on time`` (under a minute old), ``within
     delay`` (1 minute to ``delay`` old: always kept) or ``behind watermark`` (up to
     ``2 * size`` older than that watermark: some of its windows, or all, are already closed).
+    Whatever the seed, step 1 starts with two events behind the watermark chosen to show
+    both fates: one 3 minutes past ``advance + delay`` (its earliest windows closed, its
+    latest still open: partly counted) and one 8 minutes past (every window closed:
+    dropped), given ``size`` of 5 minutes, a 1-minute slide and on-time events in step 0.
     """
     from datetime import UTC
 
@@ -132,9 +136,11 @@ def late_event_steps(n_steps: int = 6, per_step: int = 12, seed: int = 42, start
     for k in range(n_steps):
         now = start + k * advance
         events = []
-        for _ in range(per_step):
+        for n in range(per_step):
             roll = rng.random()
-            if k > 0 and roll < behind_share:
+            if k == 1 and n < 2:
+                lateness, behind = "behind watermark", horizon + (3 if n == 0 else 8) * 60
+            elif k > 0 and roll < behind_share:
                 lateness, behind = "behind watermark", rng.randint(horizon, horizon + 2 * int(size.total_seconds()))
             elif k > 0 and roll < behind_share + late_share:
                 lateness, behind = "within delay", rng.randint(60, int(delay.total_seconds()))
