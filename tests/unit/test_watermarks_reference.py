@@ -6,9 +6,9 @@ Delta sink): it emitted these 22 windows and reported 7 and 4 rows dropped.
 
 from __future__ import annotations
 
-import pytest
-
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from pipeline_patterns.streaming.watermarks import Event, Window, late_event_steps, simulate, sliding_windows
 

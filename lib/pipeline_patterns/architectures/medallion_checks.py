@@ -8,6 +8,7 @@
 * :func:`partition_files` — which data files hold each partition: a partition whose
   files did not change was not rewritten.
 * :func:`accounting` — bronze rows = silver rows + quarantine rows + duplicates removed.
+* :func:`runs_table` — what each stage did in one step, for a lesson to show.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import pandas as pd
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pipeline_patterns.architectures.medallion import DatasetSpec, Lake, row_hash, table_version, with_reasons
@@ -105,3 +107,22 @@ def accounting(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> Accounting:
         return spark.read.format("delta").load(path).count() if DeltaTable.isDeltaTable(spark, path) else 0
 
     return Accounting(rows("bronze"), rows("silver"), rows("quarantine"), counts["rows"] - counts["keys"])
+
+
+def runs_table(runs: dict, step: object, datasets: tuple[DatasetSpec, ...]) -> pd.DataFrame:
+    """One row per dataset: what each stage of one step did (``runs[step, name]`` holds
+    the ``(BronzeRun, SilverRun, GoldRun)`` of that step)."""
+    rows = []
+    for ds in datasets:
+        b, s, g = runs[step, ds.name]
+        rows.append({"dataset": ds.name, "bronze files": ", ".join(b.files) or "-", "bronze rows": b.rows,
+                     "bronze version": b.version, "silver read versions": s.bronze_versions, "rejected": s.rejected,
+                     "inserted": s.inserted, "updated": s.updated, "duplicates removed": s.duplicates_removed,
+                     "silver version": s.version, "gold partitions replaced": ", ".join(g.affected) or "-",
+                     "gold version": g.version})
+    return pd.DataFrame(rows).set_index("dataset")
+
+
+def file_name(column: str = "_source_file") -> Column:
+    """The file name part of a path column (``_source_file`` holds the full landing path)."""
+    return F.element_at(F.split(column, "/"), -1).alias(column)
