@@ -5,17 +5,23 @@
 Prints events/s of the Lambda batch job (Spark over the Delta master dataset: the daily
 aggregation for every date, written with replaceWhere) and of the Kappa replay
 (kafka-python from the log into PostgreSQL, one transaction per poll batch), the replay's
-time to catch up, and the same-run ratio. Needs the stack (`make up`).
+time to catch up, and the same-run ratio. Needs the stack (`make up`). The topic, the
+replay's tables and its consumer group are removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 import uuid
+from contextlib import suppress
 from datetime import datetime
 
+from kafka.errors import KafkaError
+
+from pipeline_patterns import kafka
 from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures import lambda_architecture as la
 from pipeline_patterns.architectures.event_log import produce_event_log
@@ -30,19 +36,28 @@ def main() -> None:
     events = la.simulated_events(args.events, seed=42, mean_gap_s=5.0)
     days = sorted({e["timestamp"][:10] for e in events})
 
-    topic = f"bench_log_{suffix}"
+    topic, view = f"bench_log_{suffix}", f"bench_metrics_{suffix}"
     kappa.create_log(topic, partitions=3)
-    produce_event_log(topic, events, partition_for=kappa.partition_by_user(3))
-    spark = get_spark("bench-lambda-vs-kappa")
     lake = tempfile.mkdtemp(prefix="bench_lambda_")
-    la.append_to_master(spark, events, f"{lake}/master")
+    try:
+        produce_event_log(topic, events, partition_for=kappa.partition_by_user(3))
+        spark = get_spark("bench-lambda-vs-kappa")
+        la.append_to_master(spark, events, f"{lake}/master")
 
-    began = time.perf_counter()
-    for day in days:
-        la.batch_daily_view(spark, f"{lake}/master", datetime.fromisoformat(day).date(), f"{lake}/batch")
-    batch_s = time.perf_counter() - began
+        began = time.perf_counter()
+        for day in days:
+            la.batch_daily_view(spark, f"{lake}/master", datetime.fromisoformat(day).date(), f"{lake}/batch")
+        batch_s = time.perf_counter() - began
 
-    replay = kappa.replay(topic, kappa.V2, 0, view=f"bench_metrics_{suffix}")
+        replay = kappa.replay(topic, kappa.V2, 0, view=view)
+    finally:
+        kappa.drop_deployment(view)
+        admin = kafka.admin()
+        with suppress(KafkaError):
+            admin.delete_groups([f"kappa-{kappa.output_table(view, kappa.V2, 0)}"])
+        admin.delete_topics([topic])
+        admin.close()
+        shutil.rmtree(lake, ignore_errors=True)
     print(f"{len(events)} events over {len(days)} days")
     print(f"Lambda batch layer : {len(events) / batch_s:>9,.0f} events/s ({batch_s:.1f} s for {len(days)} daily jobs)")
     print(f"Kappa replay       : {replay.events_per_s:>9,.0f} events/s; caught up to the captured end offsets "

@@ -123,3 +123,14 @@ def test_hours_to_cover_is_the_first_whole_hour_after_the_last_event():
 
     assert la.hours_to_cover(EVENTS, date(2024, 1, 15)) == 33  # last event 2024-01-16T08:00 -> hour 33
     assert la.hours_to_cover(EVENTS[:1], date(2024, 1, 15)) == 24
+
+
+def test_late_events_are_seeded_and_happen_in_the_morning_window_of_the_day():
+    from datetime import date
+
+    late = la.late_events(5, date(2024, 1, 15), seed=7)
+    assert late == la.late_events(5, date(2024, 1, 15), seed=7) != la.late_events(5, date(2024, 1, 15), seed=8)
+    assert len(late) == 5 and all("2024-01-15T09:00" <= e["timestamp"] < "2024-01-15T11:00" for e in late)
+    on_time = {e["event_id"] for e in la.simulated_events(500, seed=7)}
+    assert not on_time & {e["event_id"] for e in late}
+    assert la.late_events(0, date(2024, 1, 15)) == []

@@ -3,6 +3,12 @@
 Both Lambda's speed layer and Kappa's replay read the same topic. Setting the record
 timestamp to the event's own time is what lets ``offsets_for_times`` answer "where does
 this day start?" for a replay.
+
+It is also what makes a topic with the broker's default retention (7 days by record
+timestamp) lose them: events from 2024 are past retention on arrival, and the broker's next
+retention check (every 5 minutes) deletes their segments — a consumer that starts after it
+silently reads nothing. Topics that carry event-time records are created by
+:func:`create_event_log`, which keeps every record (``retention.ms=-1``).
 """
 
 from __future__ import annotations
@@ -12,6 +18,13 @@ from collections.abc import Callable, Iterable
 
 from pipeline_patterns import kafka
 from pipeline_patterns.architectures.lambda_architecture import parse_ts
+
+LOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}  # keep every event, whatever its age
+
+
+def create_event_log(topic: str, partitions: int) -> bool:
+    """A topic for event-time records that never deletes by age (True when this call created it)."""
+    return kafka.create_topic(topic, partitions=partitions, configs=LOG_CONFIG)
 
 
 def event_time_ms(event: dict) -> int:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import zlib
@@ -28,9 +29,8 @@ from kafka.structs import TopicPartition
 from psycopg import sql
 
 from pipeline_patterns import kafka, postgres
+from pipeline_patterns.architectures.event_log import create_event_log
 from pipeline_patterns.architectures.lambda_architecture import parse_ts
-
-LOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}  # keep every event
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ V2 = Version("v2", lambda revenue: round(revenue * 100), "revenue cents by round
 
 def create_log(topic: str, partitions: int = 4) -> bool:
     """The immutable log: a topic that never deletes by age."""
-    return kafka.create_topic(topic, partitions=partitions, configs=LOG_CONFIG)
+    return create_event_log(topic, partitions)
 
 
 def partition_by_user(partitions: int) -> Callable[[dict], int]:
@@ -218,6 +218,19 @@ def non_atomic_swap(view: str, table: str) -> None:
         conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(view)))
         conn.execute(sql.SQL("CREATE VIEW {} AS SELECT {} FROM {}").format(
             sql.Identifier(view), sql.SQL(", ").join(map(sql.Identifier, VIEW_COLUMNS)), sql.Identifier(table)))
+
+
+def drop_deployment(view: str) -> list[str]:
+    """Drop ``view`` and every version table built for it (:func:`output_table` names and their
+    offsets tables); return the tables dropped. Tables of other views are never matched."""
+    own = re.compile(rf"{re.escape(view)}_[^_]+_from_-?\d+(_offsets)?")
+    with postgres.connect() as conn, conn.transaction():
+        conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(view)))
+        names = [n for (n,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+                 if own.fullmatch(n)]
+        if names:
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.SQL(", ").join(map(sql.Identifier, names))))
+    return sorted(names)
 
 
 def table_answer(table: str) -> dict[tuple[str, str], tuple[int, int, datetime]]:

@@ -14,6 +14,12 @@
 * **Serving layer** — one SQL view: batch rows for dates before the cutoff plus speed rows
   for windows starting at or after it (half-open intervals: each event counted once).
 
+What breaks the speed layer, and why Lambda keeps a batch layer: an event that arrives after
+the watermark has passed its window is dropped by the streaming aggregation (Spark drops
+rows older than the watermark once it has moved past them). The real-time view stays short
+by exactly those events until the batch layer recomputes their date from the master dataset
+(which keeps every event, late or not) and the cutoff moves past it.
+
 Revenue is kept in integer cents end to end so every comparison is exact.
 """
 
@@ -71,6 +77,24 @@ def simulated_events(n: int, seed: int = 42, mean_gap_s: float = 25.0) -> list[d
                 "timestamp": "2024-01-16T00:00:00.000Z"}
     events.append(boundary)
     return sorted(events, key=lambda e: e["timestamp"])
+
+
+def late_events(n: int, day: date, seed: int = 42, from_hour: float = 9.0, until_hour: float = 11.0) -> list[dict]:
+    """``n`` seeded events that *happened* on ``day`` between ``from_hour`` and ``until_hour``
+    (UTC) — a client that was offline — to be delivered hours later, behind the watermark."""
+    import random
+
+    from pipeline_patterns import datagen
+
+    rng = random.Random(seed)
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    late = datagen.user_events(n, seed=seed + 100_003, start=start)
+    moments = sorted(rng.uniform(from_hour * 3600, until_hour * 3600) for _ in late)
+    for event, seconds in zip(late, moments, strict=True):
+        event["session_id"] = "offline"
+        event["timestamp"] = (start + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+    return late
 
 
 def hours_to_cover(events: list[dict], day: date) -> int:
@@ -131,7 +155,10 @@ def batch_daily_view(spark, master_path: str, day: date, view_path: str) -> int:
                   F.max("event_ts").alias("last_event")))
     (daily.write.format("delta").mode("overwrite").partitionBy("date")
      .option("replaceWhere", f"date = DATE'{day.isoformat()}'").save(view_path))
-    return daily.count()
+    # The rows written, from the commit's metrics (``daily.count()`` would aggregate the day again).
+    from delta.tables import DeltaTable
+
+    return int(DeltaTable.forPath(spark, view_path).history(1).collect()[0]["operationMetrics"]["numOutputRows"])
 
 
 def ensure_serving_tables(tables: LambdaTables) -> None:
@@ -161,6 +188,14 @@ def ensure_serving_tables(tables: LambdaTables) -> None:
                 FROM {speed} WHERE window_start >= (SELECT cutoff FROM {cutoff})
             ) merged
             GROUP BY user_id, event_type""").format(**t))
+
+
+def drop_serving_tables(tables: LambdaTables) -> None:
+    """Remove one deployment's view and tables (lessons and tests clean up after themselves)."""
+    with postgres.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(tables.serving)))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}, {}").format(
+            *(sql.Identifier(getattr(tables, name)) for name in ("batch", "speed", "cutoff"))))
 
 
 def publish_batch_view(spark, view_path: str, day: date, tables: LambdaTables) -> int:
@@ -231,10 +266,16 @@ def run_speed_layer(spark, topic: str, checkpoint: str, tables: LambdaTables, bo
         raise TimeoutError(f"the speed layer did not catch up within {bound_s} s")
     if query.exception():
         raise query.exception()
-    ran = [p for p in query.recentProgress if p["numInputRows"] > 0]
-    return {"batches": len(ran), "input_rows": sum(p["numInputRows"] for p in ran),
-            "batch_ms": [p["durationMs"].get("triggerExecution", 0) for p in ran],
-            "watermark": query.lastProgress["eventTime"].get("watermark") if query.lastProgress else None}
+    progress = query.recentProgress
+    ran = [p for p in progress if p["numInputRows"] > 0]
+    return {"batches": len(progress), "data_batches": len(ran), "input_rows": sum(p["numInputRows"] for p in ran),
+            "batch_ms": [p["durationMs"].get("triggerExecution", 0) for p in progress],
+            "duration_ms": [p["durationMs"] for p in progress],
+            # the watermark each batch with data filtered by (rows older than it are dropped)
+            "watermark_used": [p["eventTime"].get("watermark") for p in ran],
+            "dropped_by_watermark": sum(op.get("numRowsDroppedByWatermark", 0)
+                                        for p in ran for op in p.get("stateOperators", [])),
+            "watermark": progress[-1]["eventTime"].get("watermark") if progress else None}
 
 
 # --- serving layer ---------------------------------------------------------------------------
@@ -262,6 +303,15 @@ def serving_answer(tables: LambdaTables,
             sql.Identifier(tables.serving))
     with postgres.connect() as conn:
         return {(u, t): (int(c), int(r), last) for u, t, c, r, last in conn.execute(query)}
+
+
+def speed_view_totals(tables: LambdaTables) -> tuple[int, int]:
+    """(events, revenue cents) in the real-time view, over all its windows."""
+    with postgres.connect() as conn:
+        events, revenue = postgres.one_row(conn.execute(sql.SQL(
+            "SELECT coalesce(sum(event_count), 0), coalesce(sum(revenue_cents), 0) FROM {}").format(
+            sql.Identifier(tables.speed))))
+        return int(events), int(revenue)
 
 
 def set_cutoff(tables: LambdaTables, cutoff: datetime) -> None:
@@ -301,27 +351,34 @@ def newest_speed_event(tables: LambdaTables) -> datetime | None:
 
 def simulate_day(spark, events: list[dict], topic: str, tables: LambdaTables, paths: LambdaPaths,
                  step_hours: list[float], batch_after_hours: float, day: date,
-                 produce: Callable[[str, list[dict]], int]) -> list[dict]:
+                 produce: Callable[[str, list[dict]], int], late: list[dict] | None = None,
+                 late_arrival_hours: float | None = None) -> list[dict]:
     """Replay ``events`` as a day of arrivals and check the serving view at every step.
 
     At each step (hours after ``day`` 00:00 UTC) the events that have "happened" are appended
     to the master dataset and sent to Kafka, the speed layer catches up, and — at the first
     step at or after ``batch_after_hours`` — the batch layer processes ``day`` and moves the
-    cutoff. Each step records the serving view's agreement with a recomputation of the
-    events so far, and each layer's staleness.
+    cutoff. ``late`` events (times long past) arrive at the first step at or after
+    ``late_arrival_hours``, into the master dataset and Kafka like the others. Each step
+    records the serving view against a recomputation of everything that has arrived
+    (``diff_rows``; ``missing_events``/``missing_cents``: what the view lacks) and of the
+    on-time arrivals only (``diff_rows_on_time``), and each layer's staleness.
     """
     import time as clock
 
+    late = list(late or [])
     start = datetime.combine(day, time.min, tzinfo=UTC)
     set_cutoff(tables, start)  # the batch layer has covered every earlier day (there are no earlier events)
-    sent, batch_done, records = 0, False, []
+    sent, late_sent, batch_done, records = 0, 0, False, []
     for hours in step_hours:
         now = start + timedelta(hours=hours)
         arrived = [e for e in events[sent:] if parse_ts(e["timestamp"]) < now]
+        sent += len(arrived)
+        if late and not late_sent and late_arrival_hours is not None and hours >= late_arrival_hours:
+            arrived, late_sent = arrived + late, len(late)
         if arrived:
             append_to_master(spark, arrived, paths.master)
             produce(topic, arrived)
-            sent += len(arrived)
         began = clock.perf_counter()
         speed = run_speed_layer(spark, topic, paths.speed_checkpoint, tables)
         speed_s = clock.perf_counter() - began
@@ -333,13 +390,21 @@ def simulate_day(spark, events: list[dict], topic: str, tables: LambdaTables, pa
             batch_s, batch_done = clock.perf_counter() - began, True
         newest = newest_speed_event(tables)
         cutoff = current_cutoff(tables)
+        on_time = recompute(events[:sent])
+        truth = recompute(events[:sent] + late[:late_sent])
+        served = serving_answer(tables)
         records.append({
-            "hours": hours, "now": now, "events_so_far": sent, "speed_rows_in": speed["input_rows"],
+            "hours": hours, "now": now, "events_so_far": sent, "late_so_far": late_sent,
+            "speed_rows_in": speed["input_rows"], "speed_batches": speed["batches"],
+            "watermark": speed["watermark"], "dropped_by_watermark": speed["dropped_by_watermark"],
             "cutoff": cutoff, "batch_staleness_h": (now - cutoff).total_seconds() / 3600,
             # How far the speed view trails what has arrived: its missing tail plus its run time.
             "speed_staleness_s": (parse_ts(events[sent - 1]["timestamp"]) - newest).total_seconds() + speed_s
             if newest and sent else None,
             "speed_run_s": speed_s, "batch_run_s": batch_s,
-            "diff_rows": len(diff(recompute(events[:sent]), serving_answer(tables))),
+            "diff_rows": len(diff(truth, served)),
+            "diff_rows_on_time": len(diff(on_time, served)),
+            "missing_events": sum(v[0] for v in truth.values()) - sum(v[0] for v in served.values()),
+            "missing_cents": sum(v[1] for v in truth.values()) - sum(v[1] for v in served.values()),
         })
     return records
