@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
-BOUND_S = 300
+BOUND_S = 600  # a safety net on a slow laptop; availableNow ends by itself
 
 
 @dataclass
