@@ -1,15 +1,21 @@
-"""Lambda and Kappa on the real Kafka, Spark/Delta and PostgreSQL, with exact expected answers."""
+"""Lambda and Kappa on the real Kafka, Spark/Delta and PostgreSQL, with exact expected answers.
+
+Every topic, table, view and consumer group has a uuid in its name and is dropped at
+teardown, so the module can run again (or beside another run) without seeing old data.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from kafka.errors import KafkaError
 
 from pipeline_patterns import datagen, kafka
 from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures import lambda_architecture as la
-from pipeline_patterns.architectures.event_log import produce_event_log
+from pipeline_patterns.architectures.event_log import create_event_log, produce_event_log
 from pipeline_patterns.spark import get_spark
 
 pytestmark = pytest.mark.integration
@@ -29,34 +35,77 @@ def events():
 
 
 @pytest.fixture(scope="module")
-def lambda_run(spark, events, tmp_path_factory):
-    suffix = tmp_path_factory.mktemp("lambda").name.replace("-", "_")[-12:]
-    lake = tmp_path_factory.mktemp("lambda_lake")
+def late():
+    return la.late_events(3, DAY, seed=7)
+
+
+def _delete_topic(topic: str) -> None:
+    admin = kafka.admin()
+    try:
+        admin.delete_topics([topic])
+    finally:
+        admin.close()
+
+
+def _delete_groups(prefix: str) -> None:
+    admin = kafka.admin()
+    try:
+        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix)]
+        if groups:
+            admin.delete_groups(groups)
+    except KafkaError as exc:  # a group still settling is not worth failing a passed test for
+        print(f"consumer groups {prefix}* not deleted: {exc!r}")
+    finally:
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def lambda_run(spark, events, late, tmp_path_factory):
+    suffix = uuid.uuid4().hex[:10]
+    lake = tmp_path_factory.mktemp(f"lambda_lake_{suffix}")
     tables = la.LambdaTables(f"t_lambda_{suffix}")
     la.ensure_serving_tables(tables)
     topic = f"t_lambda_{suffix}"
-    kafka.create_topic(topic, partitions=3)
+    create_event_log(topic, partitions=3)  # the broker's 7-day retention would delete 2024's events
     paths = la.LambdaPaths(str(lake / "master"), str(lake / "batch"), str(lake / "ck"))
-    steps = la.simulate_day(spark, events, topic, tables, paths, step_hours=[18, 24, 26, 40],
-                            batch_after_hours=26, day=DAY, produce=produce_event_log)
-    return tables, paths, steps
+    try:
+        # three events from 2024-01-15 09:00-11:00 arrive at 24:00, far behind the watermark
+        steps = la.simulate_day(spark, events, topic, tables, paths, step_hours=[18, 24, 26, 40],
+                                batch_after_hours=26, day=DAY, produce=produce_event_log,
+                                late=late, late_arrival_hours=24)
+        yield tables, paths, steps
+    finally:
+        la.drop_serving_tables(tables)
+        _delete_topic(topic)
 
 
-def test_the_merged_view_equals_a_recomputation_before_and_after_the_cutoff_moves(lambda_run, events):
+def test_the_merged_view_equals_a_recomputation_before_and_after_the_cutoff_moves(lambda_run, events, late):
     tables, _, steps = lambda_run
-    assert [s["diff_rows"] for s in steps] == [0, 0, 0, 0]
+    # on-time events: exact at every step before the batch; everything: exact after it
+    assert [s["diff_rows_on_time"] for s in steps[:2]] == [0, 0]
+    assert [s["diff_rows"] for s in steps] == [0, steps[1]["diff_rows"], 0, 0] and steps[1]["diff_rows"] > 0
     assert [str(s["cutoff"]) for s in steps] == ["2024-01-15 00:00:00+00:00"] * 2 + ["2024-01-16 00:00:00+00:00"] * 2
-    assert la.diff(la.recompute(events), la.serving_answer(tables)) == []
+    assert la.diff(la.recompute(events + late), la.serving_answer(tables)) == []
 
 
-def test_the_boundary_event_counts_once_and_a_strict_bound_loses_the_first_minute(lambda_run, events):
+def test_late_events_are_missing_from_the_speed_view_until_the_batch_moves_the_cutoff(lambda_run, events, late):
+    tables, _, steps = lambda_run
+    late_cents = sum(la.cents(e["revenue"]) for e in late)
+    assert [s["late_so_far"] for s in steps] == [0, 3, 3, 3]
+    assert [(s["missing_events"], s["missing_cents"]) for s in steps] == [(0, 0), (3, late_cents), (0, 0), (0, 0)]
+    assert steps[1]["dropped_by_watermark"] >= 1
+    # the speed view itself never gets them: only the batch layer counts them
+    assert la.speed_view_totals(tables) == (len(events), sum(la.cents(e["revenue"]) for e in events))
+
+
+def test_the_boundary_event_counts_once_and_a_strict_bound_loses_the_first_minute(lambda_run, events, late):
     tables, _, _ = lambda_run
-    lost = la.diff(la.recompute(events), la.serving_answer(tables, strict_speed_bound=True))
+    lost = la.diff(la.recompute(events + late), la.serving_answer(tables, strict_speed_bound=True))
     first_minute = [e for e in events if "2024-01-16T00:00:00" <= e["timestamp"] < "2024-01-16T00:01:00"]
     assert sum(d["expected"][0] - d["actual"][0] for d in lost) == len(first_minute) >= 1
 
 
-def test_rerunning_the_batch_for_a_date_is_idempotent_and_leaves_other_dates(spark, lambda_run, events):
+def test_rerunning_the_batch_for_a_date_is_idempotent_and_leaves_other_dates(spark, lambda_run, events, late):
     tables, paths, _ = lambda_run
     before = sorted(map(tuple, spark.read.format("delta").load(paths.batch_view).collect()))
     answer = la.serving_answer(tables)
@@ -64,19 +113,26 @@ def test_rerunning_the_batch_for_a_date_is_idempotent_and_leaves_other_dates(spa
     la.publish_batch_view(spark, paths.batch_view, DAY, tables)
     assert sorted(map(tuple, spark.read.format("delta").load(paths.batch_view).collect())) == before
     assert la.serving_answer(tables) == answer
-    batch_rows = la.recompute([e for e in events if e["timestamp"] < "2024-01-16"])
+    batch_rows = la.recompute([e for e in events + late if e["timestamp"] < "2024-01-16"])
     assert len(before) == len(batch_rows)
 
 
 @pytest.fixture(scope="module")
-def kappa_log(events, tmp_path_factory):
-    suffix = tmp_path_factory.mktemp("kappa").name.replace("-", "_")[-12:]
-    topic = f"t_kappa_{suffix}"
+def kappa_log(events, late):
+    """The log holds the day's events and the late ones (a replay has no watermark to miss them)."""
+    suffix = uuid.uuid4().hex[:10]
+    topic, view = f"t_kappa_{suffix}", f"t_metrics_{suffix}"
     kappa.create_log(topic, partitions=4)
     backfill = datagen.user_events(100, seed=8, start=datetime(2023, 12, 1, tzinfo=UTC))
     produce_event_log(topic, backfill, partition_for=kappa.partition_by_user(4))
-    produce_event_log(topic, events, partition_for=kappa.partition_by_user(3))
-    return topic, f"t_metrics_{suffix}", backfill
+    produce_event_log(topic, events + late, partition_for=kappa.partition_by_user(3))
+    try:
+        yield topic, view, backfill
+    finally:
+        kappa.drop_deployment(view)
+        kappa.drop_deployment(f"{view}_r")
+        _delete_groups(f"kappa-{view}")
+        _delete_topic(topic)
 
 
 def test_replay_starts_at_the_end_of_a_partition_with_nothing_after_the_timestamp(kappa_log):
@@ -88,14 +144,14 @@ def test_replay_starts_at_the_end_of_a_partition_with_nothing_after_the_timestam
     assert [start[p] for p in (0, 1, 2)] == [sum(partition_of(e) == p for e in backfill) for p in (0, 1, 2)]
 
 
-def test_v2_equals_an_independent_batch_and_replaying_twice_gives_the_same_table(kappa_log, events):
+def test_v2_equals_an_independent_batch_and_replaying_twice_gives_the_same_table(kappa_log, events, late):
     topic, view, backfill = kappa_log
     first = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
     table = kappa.table_answer(first.table)
     second = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
-    assert first.events == second.events == len(events)
-    assert table == kappa.batch_compute(events + backfill, kappa.V2, GO_LIVE_MS)
-    assert kappa.table_answer(second.table) == table
+    assert first.events == second.events == len(events) + len(late)
+    assert table == kappa.batch_compute(events + late + backfill, kappa.V2, GO_LIVE_MS)
+    assert second.table == first.table and kappa.table_answer(second.table) == table
 
 
 def test_the_swap_is_atomic_for_a_concurrent_reader_and_the_naive_swap_is_not(kappa_log):

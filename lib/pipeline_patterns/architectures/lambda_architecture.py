@@ -244,6 +244,8 @@ def speed_view_query(spark, topic: str):
 
 def upsert_speed_rows(rows: list[tuple], tables: LambdaTables) -> None:
     """Replace (never add to) each window's row: a replayed micro-batch changes nothing."""
+    if not rows:  # the no-data batch that moves the watermark emits nothing in update mode
+        return
     speed = sql.Identifier(tables.speed)
     with postgres.connect() as conn, conn.transaction(), conn.cursor() as cur:
         cur.executemany(sql.SQL("""
