@@ -21,7 +21,8 @@ def test_session_uses_local_jars_and_never_downloads(spark):
     assert conf.get("spark.jars.packages", None) is None
     jars = conf.get("spark.jars").split(",")
     assert any("delta-spark_" in j for j in jars) and any("spark-sql-kafka" in j for j in jars)
-    assert conf.get("spark.sql.shuffle.partitions") == "4"
+    assert conf.get("spark.sql.shuffle.partitions") == "2"  # small-machine defaults (spark.DEFAULT_CONF)
+    assert conf.get("spark.databricks.delta.snapshotPartitions") == "1"
     assert conf.get("spark.master") == get_settings().spark_master
 
 
