@@ -139,7 +139,7 @@ def crc32c_implementation(native: bool):
 
 
 def one_run(client: str, input_topic: str, mode: str, interval_ms: int, partitions: int = 3) -> Run:
-    from pipeline_patterns import kafka
+    from pipeline_patterns import kafka_client
     from pipeline_patterns.config import get_settings
     from pipeline_patterns.exactly_once.audit import audit_ids, topic_event_ids
     from pipeline_patterns.exactly_once.throughput import measure
@@ -150,7 +150,7 @@ def one_run(client: str, input_topic: str, mode: str, interval_ms: int, partitio
         return Run(client, mode, interval_ms, m.records, m.commits, m.seconds)
     suffix = uuid.uuid4().hex[:8]
     output = f"eos_bench_ck_out_{suffix}"
-    kafka.create_topic(output, partitions=partitions)
+    kafka_client.create_topic(output, partitions=partitions)
     committed, commits, seconds = confluent_run(input_topic, output, f"eos_bench_ck_{suffix}", mode, interval_ms,
                                                 get_settings().kafka_bootstrap_servers)
     # Not timed: an independent read_committed reader sees every input event exactly once.

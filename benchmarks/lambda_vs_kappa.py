@@ -21,7 +21,7 @@ from datetime import datetime
 
 from kafka.errors import KafkaError
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures import lambda_architecture as la
 from pipeline_patterns.architectures.event_log import produce_event_log
@@ -52,7 +52,7 @@ def main() -> None:
         replay = kappa.replay(topic, kappa.V2, 0, view=view)
     finally:
         kappa.drop_deployment(view)
-        admin = kafka.admin()
+        admin = kafka_client.admin()
         with suppress(KafkaError):
             admin.delete_groups([f"kappa-{kappa.output_table(view, kappa.V2, 0)}"])
         admin.delete_topics([topic])

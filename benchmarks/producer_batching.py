@@ -12,7 +12,7 @@ import argparse
 import statistics
 import uuid
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.streaming.producer_tuning import DEFAULT, TUNED, measure, payloads
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     records = payloads(args.records)
     topic = f"bench_producer_{uuid.uuid4().hex[:8]}"
-    kafka.create_topic(topic, partitions=6)
+    kafka_client.create_topic(topic, partitions=6)
     results: dict[str, list[float]] = {"default": [], "tuned": []}
     for _ in range(args.rounds):  # interleaved, so drift hits both alike
         for name, config in (("default", DEFAULT), ("tuned", TUNED)):

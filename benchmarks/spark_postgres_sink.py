@@ -25,7 +25,7 @@ import statistics
 import tempfile
 import uuid
 
-from pipeline_patterns import datagen, kafka
+from pipeline_patterns import datagen, kafka_client
 from pipeline_patterns.exactly_once.spark_postgres import TRANSFERS, run
 
 PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
@@ -47,8 +47,8 @@ def main() -> None:
     topics = {}
     for size, batches in zip(args.sizes, args.batches, strict=True):
         topics[size] = f"sink_bench_{suffix}_{size}"
-        kafka.create_topic(topics[size], partitions=3)
-        kafka.produce_json(topics[size], datagen.user_events(size * batches, seed=42), key="user_id")
+        kafka_client.create_topic(topics[size], partitions=3)
+        kafka_client.produce_json(topics[size], datagen.user_events(size * batches, seed=42), key="user_id")
 
     results: dict[tuple[int, str], list[dict]] = {}
     for r in range(args.rounds):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from pipeline_patterns.config import Settings, get_settings
 from pipeline_patterns.stack import preflight
@@ -98,3 +99,34 @@ def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = N
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")  # lessons show results, not JVM chatter
     return spark
+
+
+# --- bounded streaming runs and the Kafka source, written once for every lesson ----------
+
+BOUND_S = 600
+"""A safety net for a bounded query on a slow laptop: ``availableNow`` ends by itself."""
+
+
+def kafka_stream(spark: Any, topic: str, max_offsets_per_trigger: int | None = None,
+                 settings: Settings | None = None) -> Any:
+    """``topic`` from its earliest offset as a streaming DataFrame (Spark's Kafka source columns)."""
+    reader = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", (settings or get_settings()).kafka_bootstrap_servers)
+              .option("subscribe", topic).option("startingOffsets", "earliest"))
+    if max_offsets_per_trigger is not None:
+        reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+    return reader.load()
+
+
+def await_bounded(query: Any, what: str, bound_s: float = BOUND_S) -> Any:
+    """Wait for a bounded query (``availableNow`` or ``once``) to stop by itself, then return it.
+
+    Raises ``TimeoutError`` (after stopping the query) if it has not stopped within
+    ``bound_s``, and the query's own exception if it failed.
+    """
+    if not query.awaitTermination(bound_s):
+        query.stop()
+        raise TimeoutError(f"{what}: the bounded query did not finish within {bound_s:.0f} s")
+    if query.exception():
+        raise query.exception()
+    return query

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from kafka import TopicPartition
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.errors import dlq, dlq_audit, dlq_processor, orders, redrive
 from pipeline_patterns.faults import CRASH_ENV, ProcessorRun
 
@@ -31,7 +31,7 @@ def make_topics(suffix: str) -> SimpleNamespace:
     t = SimpleNamespace(input=f"dlq_in_{suffix}", output=f"dlq_out_{suffix}", dlq=f"dlq_dead_{suffix}",
                         group=f"dlq_group_{suffix}")
     for name in (t.input, t.output, t.dlq):
-        kafka.create_topic(name, partitions=3)
+        kafka_client.create_topic(name, partitions=3)
     return t
 
 
@@ -79,7 +79,7 @@ def test_mixed_input_is_accounted_exactly(processed_run):
 
 def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
     run = processed_run
-    records = kafka.read_all(run.topics.dlq)
+    records = kafka_client.read_all(run.topics.dlq)
     assert len(records) == 61
     for record in records:
         assert isinstance(record.headers, list) and all(isinstance(v, bytes) for _, v in record.headers)
@@ -102,7 +102,7 @@ def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
         assert values["failed_at"] == b"2026-03-29T01:30:15.250000+00:00"  # UTC ISO 8601, from the injected clock
         failed_at = datetime.fromisoformat(values["failed_at"].decode())
         assert failed_at.utcoffset() == timedelta(0) and failed_at == FAILED_AT
-    output = kafka.read_all(run.topics.output)
+    output = kafka_client.read_all(run.topics.output)
     assert all(json.loads(r.value)["order_id"] == json.loads(run.placed[dlq.header(r.headers, "source")].value)
                ["order_id"] for r in output)
 
@@ -118,8 +118,8 @@ def test_a_crash_between_the_dlq_send_and_the_commit_loses_nothing(unique, tmp_p
     # the crashed batch is above them.
     committed = dlq_audit.committed_offsets(t.group)
     below = {pos for pos in placed if dlq.parse_position(pos)[2] < committed.get(dlq.parse_position(pos)[1], 0)}
-    written = set(dlq_audit.positions_by_source(kafka.read_all(t.output))) | \
-        set(dlq_audit.positions_by_source(kafka.read_all(t.dlq)))
+    written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
+        set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
     assert 0 < len(below) < len(placed) and below <= written
     run.start()
     run.wait(timeout_s=120)
@@ -138,8 +138,8 @@ def test_committing_before_the_acks_loses_what_was_in_flight(unique, tmp_path):
     run.wait(timeout_s=120)
     committed = dlq_audit.committed_offsets(t.group)
     below = {pos for pos in placed if dlq.parse_position(pos)[2] < committed.get(dlq.parse_position(pos)[1], 0)}
-    written = set(dlq_audit.positions_by_source(kafka.read_all(t.output))) | \
-        set(dlq_audit.positions_by_source(kafka.read_all(t.dlq)))
+    written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
+        set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
     assert len(below - written) > 0  # committed as done, written nowhere
     run.start()
     run.wait(timeout_s=120)
@@ -166,7 +166,7 @@ def test_redrive_replays_fixed_records_once_and_a_rerun_sends_nothing(unique):
     cli = subprocess.run([sys.executable, "-m", "pipeline_patterns.errors.redrive", "--dlq", t.dlq,
                           "--target", t.input], capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(cli.stdout)["sent"] == 0
-    markers = [dlq.header(r.headers, "redriven_from") for r in kafka.read_all(t.input)]
+    markers = [dlq.header(r.headers, "redriven_from") for r in kafka_client.read_all(t.input)]
     replayed = [m for m in markers if m is not None]
     assert len(replayed) == len(set(replayed)) == 17 and set(replayed) <= dead.keys()
 
@@ -179,14 +179,14 @@ def test_redrive_replays_fixed_records_once_and_a_rerun_sends_nothing(unique):
     assert (stats.consumed, stats.processed) == (17, 17)
     acc = dlq_audit.account(t.input, t.output, t.dlq)
     assert acc.balanced and acc.consumed == 465 and acc.processed == 387 + 17
-    lineage = [dlq.header(r.headers, "redriven_from") for r in kafka.read_all(t.output)]
+    lineage = [dlq.header(r.headers, "redriven_from") for r in kafka_client.read_all(t.output)]
     assert sorted(m for m in lineage if m) == sorted(replayed)
     assert dlq_audit.committed_offsets(t.group) == {tp.partition: end for tp, end in
                                           _end_offsets(t.input).items()}
 
 
 def _end_offsets(topic: str) -> dict[TopicPartition, int]:
-    consumer = kafka.consumer()
+    consumer = kafka_client.consumer()
     try:
         return consumer.end_offsets([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_patterns import datagen, kafka
+from pipeline_patterns import datagen, kafka_client
 from pipeline_patterns.exactly_once import kafka_transactions as kt
 from pipeline_patterns.exactly_once.audit import audit_ids, topic_event_ids
 from pipeline_patterns.exactly_once.fencing import zombie_is_fenced
@@ -16,16 +16,16 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def source(unique):
     topic = f"eos_src_{unique}"
-    kafka.create_topic(topic, partitions=3)
+    kafka_client.create_topic(topic, partitions=3)
     events = datagen.user_events(3_000, seed=5)
-    kafka.produce_json(topic, events, key="user_id")
+    kafka_client.produce_json(topic, events, key="user_id")
     return topic, [e["event_id"] for e in events]
 
 
 @pytest.mark.parametrize("idempotent", [False, True])
 def test_retries_through_a_frozen_broker_duplicate_only_without_idempotence(unique, idempotent):
     topic = f"stall_{idempotent}_{unique}"
-    kafka.create_topic(topic)
+    kafka_client.create_topic(topic)
     result = send_through_a_broker_stall(topic, 2_000, idempotent=idempotent)
     print(result)
     assert result.retried_records > 0 and result.acknowledged == 2_000  # the producer's own retry count
@@ -38,7 +38,7 @@ def test_retries_through_a_frozen_broker_duplicate_only_without_idempotence(uniq
 def test_an_aborted_batch_is_reprocessed_and_read_committed_sees_each_event_once(source, unique):
     topic, ids = source
     out = f"eos_out_{unique}"
-    kafka.create_topic(out, partitions=3)
+    kafka_client.create_topic(out, partitions=3)
     stats = kt.run(kt.ProcessorConfig(topic, out, f"g_{unique}", commit_interval_ms=50), fail_batch=lambda n: n == 2)
     committed = audit_ids(ids, topic_event_ids(out))
     uncommitted = audit_ids(ids, topic_event_ids(out, "read_uncommitted"))
@@ -50,7 +50,7 @@ def test_an_aborted_batch_is_reprocessed_and_read_committed_sees_each_event_once
 def test_without_seeking_back_the_guides_loop_skips_the_aborted_batch(source, unique):
     topic, ids = source
     out = f"eos_guide_{unique}"
-    kafka.create_topic(out, partitions=3)
+    kafka_client.create_topic(out, partitions=3)
     stats = kt.run(kt.ProcessorConfig(topic, out, f"g_{unique}", commit_interval_ms=50, seek_back_on_abort=False),
                    fail_batch=lambda n: n == 2)
     view = audit_ids(ids, topic_event_ids(out))
@@ -61,7 +61,7 @@ def test_without_seeking_back_the_guides_loop_skips_the_aborted_batch(source, un
 def test_a_rerun_after_completion_writes_nothing(source, unique):
     topic, ids = source
     out = f"eos_rerun_{unique}"
-    kafka.create_topic(out, partitions=3)
+    kafka_client.create_topic(out, partitions=3)
     cfg = kt.ProcessorConfig(topic, out, f"g_{unique}")
     first, second = kt.run(cfg), kt.run(cfg)
     assert first.committed == 3_000 and second.consumed == 0
@@ -70,7 +70,7 @@ def test_a_rerun_after_completion_writes_nothing(source, unique):
 
 def test_a_second_instance_with_the_same_transactional_id_fences_the_first(unique):
     topic = f"fence_{unique}"
-    kafka.create_topic(topic)
+    kafka_client.create_topic(topic)
     result = zombie_is_fenced(topic, f"fence-{unique}")
     assert result.zombie_error == "ProducerFencedError"
     assert result.read_committed == ["written by the successor"]

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 from kafka.errors import KafkaError
 
-from pipeline_patterns import datagen, kafka
+from pipeline_patterns import datagen, kafka_client
 from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures import lambda_architecture as la
 from pipeline_patterns.architectures.event_log import create_event_log, produce_event_log
@@ -40,7 +40,7 @@ def late():
 
 
 def _delete_topic(topic: str) -> None:
-    admin = kafka.admin()
+    admin = kafka_client.admin()
     try:
         admin.delete_topics([topic])
     finally:
@@ -48,7 +48,7 @@ def _delete_topic(topic: str) -> None:
 
 
 def _delete_groups(prefix: str) -> None:
-    admin = kafka.admin()
+    admin = kafka_client.admin()
     try:
         groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix)]
         if groups:

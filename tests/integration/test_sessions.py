@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.spark import get_spark
 from pipeline_patterns.streaming.bounded import run_bounded_together
 from pipeline_patterns.streaming.session_queries import (
@@ -29,7 +29,7 @@ def test_both_engines_equal_the_reference_step_by_step(tmp_path, unique):
     marker = Click("zz_end", max(c.event_time for c in clicks) + timedelta(days=1), "end")
     steps = [*steps, [marker]]
     topic = f"sessions_{unique}"
-    kafka.create_topic(topic, partitions=2)
+    kafka_client.create_topic(topic, partitions=2)
     emitted = {"state": [], "session_window": []}
     for number, step in enumerate(steps):
         produce_clicks(topic, step)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_patterns import kafka, postgres
+from pipeline_patterns import kafka_client, postgres
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.spark import get_spark
 
@@ -28,9 +28,9 @@ def test_session_uses_local_jars_and_never_downloads(spark):
 
 def test_kafka_to_delta_to_postgres(spark, unique, tmp_path):
     topic, table = f"spark_it_{unique}", f"spark_it_{unique}"
-    kafka.create_topic(topic, partitions=2)
-    assert kafka.produce_json(topic, [{"n": n} for n in range(25)]) == 25
-    df = (spark.read.format("kafka").option("kafka.bootstrap.servers", get_settings().kafka_bootstrap_servers)
+    kafka_client.create_topic(topic, partitions=2)
+    assert kafka_client.produce_json(topic, [{"n": n} for n in range(25)]) == 25
+    df = (spark.read.format("kafka").option("kafka_client.bootstrap.servers", get_settings().kafka_bootstrap_servers)
           .option("subscribe", topic).load()
           .selectExpr("CAST(get_json_object(CAST(value AS STRING), '$.n') AS INT) AS n"))
     df.write.format("delta").save(str(tmp_path / "delta"))

@@ -14,7 +14,7 @@ import sys
 import psycopg
 import pytest
 
-from pipeline_patterns import kafka, postgres
+from pipeline_patterns import kafka_client, postgres
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.stack import Stack
 from pipeline_patterns.stack.preflight import port_is_free
@@ -70,7 +70,7 @@ def test_killed_kafka_is_reported_crashed_and_up_brings_it_back(unique):
     assert kit("stack", "up").returncode == 0
     assert states()["kafka-1"] == "running"
     topic = f"after_restart_{unique}"
-    assert kafka.produce_json(topic, [{"ok": True}]) == 1
+    assert kafka_client.produce_json(topic, [{"ok": True}]) == 1
 
 
 def test_paused_postgres_answers_nothing_until_resumed():
@@ -125,14 +125,14 @@ def test_three_broker_cluster_replicates_and_goes_back_to_one(unique):
         up = kit("stack", "up", "--brokers", "3")
         assert up.returncode == 0, up.stderr
         assert set(states()) == {"postgres", "kafka-controller", "kafka-1", "kafka-2", "kafka-3", "connect"}
-        admin = kafka.admin()
+        admin = kafka_client.admin()
         try:
             assert len(admin.describe_cluster()["brokers"]) == 3
         finally:
             admin.close()
         topic = f"replicated_{unique}"
-        kafka.create_topic(topic, partitions=3, replication_factor=3, configs={"min.insync.replicas": "2"})
-        admin = kafka.admin()
+        kafka_client.create_topic(topic, partitions=3, replication_factor=3, configs={"min.insync.replicas": "2"})
+        admin = kafka_client.admin()
         try:
             described = admin.describe_topics([topic])[0]
         finally:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.spark import get_spark
 from pipeline_patterns.streaming.watermark_query import produce_events, read_emitted, run_step
 from pipeline_patterns.streaming.watermarks import flight_departure_steps, late_event_steps, simulate
@@ -22,7 +22,7 @@ def spark():
 
 def run_on_spark(spark, steps, tmp_path, unique):
     topic = f"watermarks_{unique}"
-    kafka.create_topic(topic, partitions=1)
+    kafka_client.create_topic(topic, partitions=1)
     progress = []
     for number, events in enumerate(steps):
         produce_events(topic, events)

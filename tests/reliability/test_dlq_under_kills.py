@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.errors import dlq, dlq_audit, dlq_processor, orders
 from pipeline_patterns.faults import CRASH_ENV, ProcessorRun
 
@@ -113,7 +113,7 @@ def setup_topics(samples: list[orders.Sample]) -> tuple[str, str, str, str]:
     suffix = uuid.uuid4().hex[:10]
     names = (f"dlqk_in_{suffix}", f"dlqk_out_{suffix}", f"dlqk_dead_{suffix}")
     for name in names:
-        kafka.create_topic(name, partitions=3)
+        kafka_client.create_topic(name, partitions=3)
     assert len(dlq.produce_samples(names[0], samples)) == len(samples)
     return (*names, f"dlqk_group_{suffix}")
 

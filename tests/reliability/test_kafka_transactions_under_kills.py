@@ -14,7 +14,7 @@ import signal
 
 import pytest
 
-from pipeline_patterns import datagen, kafka
+from pipeline_patterns import datagen, kafka_client
 from pipeline_patterns.exactly_once.audit import CommittedProgress, audit_ids, topic_event_ids
 from pipeline_patterns.faults import CRASH_ENV, ProcessorRun, module_command
 
@@ -25,10 +25,10 @@ PROCESSOR = "pipeline_patterns.exactly_once.kafka_transactions"
 
 def _prepare(unique: str, n: int) -> tuple[str, str, list[str]]:
     source, output = f"eos_in_{unique}", f"eos_out_{unique}"
-    kafka.create_topic(source, partitions=3)
-    kafka.create_topic(output, partitions=3)
+    kafka_client.create_topic(source, partitions=3)
+    kafka_client.create_topic(output, partitions=3)
     events = datagen.user_events(n, seed=11)
-    assert kafka.produce_json(source, events, key="user_id") == n
+    assert kafka_client.produce_json(source, events, key="user_id") == n
     return source, output, [e["event_id"] for e in events]
 
 

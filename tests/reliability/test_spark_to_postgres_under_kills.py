@@ -15,7 +15,7 @@ import signal
 import pytest
 from psycopg import sql
 
-from pipeline_patterns import datagen, kafka, postgres
+from pipeline_patterns import datagen, kafka_client, postgres
 from pipeline_patterns.exactly_once.audit import audit_ids
 from pipeline_patterns.exactly_once.spark_postgres import table_event_ids
 from pipeline_patterns.faults import CRASH_ENV, ProcessorFailed, ProcessorRun, module_command
@@ -37,9 +37,9 @@ def _ledger(ledger: str) -> tuple[int, int]:
 
 def _prepare(unique: str, n: int) -> tuple[str, list[str]]:
     topic = f"sink_in_{unique}"
-    kafka.create_topic(topic, partitions=3)
+    kafka_client.create_topic(topic, partitions=3)
     events = datagen.user_events(n, seed=23)
-    assert kafka.produce_json(topic, events, key="user_id") == n
+    assert kafka_client.produce_json(topic, events, key="user_id") == n
     return topic, [e["event_id"] for e in events]
 
 

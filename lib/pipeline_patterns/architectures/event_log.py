@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.architectures.lambda_architecture import parse_ts
 
 LOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}  # keep every event, whatever its age
@@ -24,7 +24,7 @@ LOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}  # keep every ev
 
 def create_event_log(topic: str, partitions: int) -> bool:
     """A topic for event-time records that never deletes by age (True when this call created it)."""
-    return kafka.create_topic(topic, partitions=partitions, configs=LOG_CONFIG)
+    return kafka_client.create_topic(topic, partitions=partitions, configs=LOG_CONFIG)
 
 
 def event_time_ms(event: dict) -> int:
@@ -37,7 +37,7 @@ def produce_event_log(topic: str, events: Iterable[dict], partition_for: Callabl
     ``partition_for`` pins an event to a partition (the Kappa lesson keeps one partition for
     an old backfill); by default Kafka places each event by its key.
     """
-    producer = kafka.producer(linger_ms=10)
+    producer = kafka_client.producer(linger_ms=10)
     futures = [producer.send(topic, key=e["user_id"].encode(), value=json.dumps(e).encode(),
                              timestamp_ms=event_time_ms(e),
                              partition=partition_for(e) if partition_for else None)

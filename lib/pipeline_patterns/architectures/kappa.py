@@ -28,7 +28,7 @@ import psycopg
 from kafka.structs import TopicPartition
 from psycopg import sql
 
-from pipeline_patterns import kafka, postgres
+from pipeline_patterns import kafka_client, postgres
 from pipeline_patterns.architectures.event_log import create_event_log
 from pipeline_patterns.architectures.lambda_architecture import parse_ts
 
@@ -72,7 +72,7 @@ def start_offsets(topic: str, from_ms: int) -> dict[int, int]:
     ``offsets_for_times`` takes milliseconds since the epoch and returns ``None`` for a
     partition with no such record — the guide's ``offset[tp].offset`` crashes there.
     """
-    consumer = kafka.consumer()
+    consumer = kafka_client.consumer()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         found = consumer.offsets_for_times({tp: from_ms for tp in partitions})
@@ -84,7 +84,7 @@ def start_offsets(topic: str, from_ms: int) -> dict[int, int]:
 
 def offsets_found(topic: str, from_ms: int) -> dict[int, int | None]:
     """What ``offsets_for_times`` itself answers per partition (None where nothing is later)."""
-    consumer = kafka.consumer()
+    consumer = kafka_client.consumer()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         found = consumer.offsets_for_times({tp: from_ms for tp in partitions})
@@ -142,7 +142,7 @@ def replay(topic: str, version: Version, from_ms: int, view: str, max_poll_recor
         raise ValueError(f"{table} is what {view!r} serves now; replay into another version or timestamp, "
                          "then swap")
     group = f"kappa-{table}"
-    consumer = kafka.consumer(group_id=group, max_poll_records=max_poll_records, consumer_timeout_ms=1000)
+    consumer = kafka_client.consumer(group_id=group, max_poll_records=max_poll_records, consumer_timeout_ms=1000)
     started = time.perf_counter()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]

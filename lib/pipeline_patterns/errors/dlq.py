@@ -41,7 +41,7 @@ from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.errors import orders
 from pipeline_patterns.faults import crash_point
 
@@ -217,7 +217,7 @@ def decide(record: Any, lookup: Callable[[str], int], policy: RetryPolicy,
 
 def produce_samples(topic: str, samples: list[orders.Sample]) -> dict[bytes, orders.Sample]:
     """Send raw samples (bytes as given), wait for every acknowledgement; samples by input position."""
-    producer = kafka.producer(linger_ms=20)
+    producer = kafka_client.producer(linger_ms=20)
     try:
         futures = [(producer.send(topic, key=s.key, value=s.value), s) for s in samples]
         producer.flush()
@@ -259,8 +259,9 @@ class RunStats:
 def run(cfg: ProcessorConfig, lookup: Callable[[str], int], now: Callable[[], datetime] = utc_now) -> RunStats:
     """Process ``input_topic`` from the group's committed offsets up to the end offsets at start."""
     started = time.perf_counter()
-    consumer = kafka.consumer(group_id=cfg.group_id, max_poll_records=cfg.max_poll_records, consumer_timeout_ms=1000)
-    producer = kafka.producer(linger_ms=cfg.linger_ms)
+    consumer = kafka_client.consumer(group_id=cfg.group_id, max_poll_records=cfg.max_poll_records,
+                                     consumer_timeout_ms=1000)
+    producer = kafka_client.producer(linger_ms=cfg.linger_ms)
     stats = RunStats()
     try:
         partitions = [TopicPartition(cfg.input_topic, p)

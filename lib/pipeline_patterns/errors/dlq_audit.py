@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.config import Settings
 from pipeline_patterns.errors.dlq import SOURCE, header, position
 
@@ -56,7 +56,7 @@ class Accounting:
 
 def committed_offsets(group: str, settings: Settings | None = None) -> dict[int, int]:
     """The group's committed offsets per partition (empty before its first commit)."""
-    admin = kafka.admin(settings)
+    admin = kafka_client.admin(settings)
     try:
         return {tp.partition: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items()}
     finally:
@@ -82,8 +82,9 @@ def positions_by_source(records: list) -> dict[bytes, list]:
 
 def account(input_topic: str, output_topic: str, dlq_topic: str, settings: Settings | None = None) -> Accounting:
     """Read all three topics to their current ends and match input positions."""
-    inputs = {position(r.topic, r.partition, r.offset) for r in kafka.read_all(input_topic, settings)}
-    output_records, dlq_records = kafka.read_all(output_topic, settings), kafka.read_all(dlq_topic, settings)
+    inputs = {position(r.topic, r.partition, r.offset) for r in kafka_client.read_all(input_topic, settings)}
+    output_records = kafka_client.read_all(output_topic, settings)
+    dlq_records = kafka_client.read_all(dlq_topic, settings)
     processed, dead = positions_by_source(output_records), positions_by_source(dlq_records)
     reasons = Counter((header(records[0].headers, "reason") or b"(no reason header)").decode()
                       for records in dead.values())

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 import click
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.config import Settings
 from pipeline_patterns.errors.dlq import REDRIVEN_FROM, SOURCE, header
 
@@ -46,7 +46,7 @@ class RedriveReport:
 
 def redriven_positions(target_topic: str, settings: Settings | None = None) -> set[bytes]:
     """Positions already replayed into ``target_topic`` (its records' ``redriven_from`` headers)."""
-    return {marker for r in kafka.read_all(target_topic, settings)
+    return {marker for r in kafka_client.read_all(target_topic, settings)
             if (marker := header(r.headers, REDRIVEN_FROM)) is not None}
 
 
@@ -55,9 +55,9 @@ def redrive(dlq_topic: str, target_topic: str, fix: Fix, reasons: Collection[str
     """Replay the DLQ's records (optionally only ``reasons``) through ``fix`` into ``target_topic``."""
     done = redriven_positions(target_topic, settings)
     report, seen, futures = RedriveReport(), set(), []
-    producer = kafka.producer(settings)
+    producer = kafka_client.producer(settings)
     try:
-        for record in kafka.read_all(dlq_topic, settings):
+        for record in kafka_client.read_all(dlq_topic, settings):
             report.dlq_records += 1
             source = header(record.headers, SOURCE)
             if source is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def audit_ids(expected: Iterable[str], seen: Iterable[str]) -> Audit:
 
 def topic_event_ids(topic: str, isolation_level: str = "read_committed") -> list[str]:
     """Every ``event_id`` in ``topic`` as a reader with ``isolation_level`` sees it."""
-    records = kafka.read_all(topic, isolation_level=isolation_level)
+    records = kafka_client.read_all(topic, isolation_level=isolation_level)
     return [json.loads(r.value)["event_id"] for r in records]
 
 
@@ -68,7 +68,7 @@ class CommittedProgress:
 
     def __call__(self) -> int:
         if self._admin is None:
-            self._admin = kafka.admin()
+            self._admin = kafka_client.admin()
         offsets = self._admin.list_group_offsets({self.group_id: None}).get(self.group_id, {})
         return sum(meta.offset for tp, meta in offsets.items() if tp.topic == self.topic and meta.offset >= 0)
 

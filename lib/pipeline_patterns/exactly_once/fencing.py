@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kafka.errors import KafkaError
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,12 @@ class FencingResult:
 
 def zombie_is_fenced(topic: str, transactional_id: str) -> FencingResult:
     """Start instance A, write in a transaction, start B with the same id, let A try to commit."""
-    zombie = kafka.producer(transactional_id=transactional_id)
+    zombie = kafka_client.producer(transactional_id=transactional_id)
     zombie.init_transactions()
     zombie.begin_transaction()
     zombie.send(topic, b"written by the zombie").get(timeout=30)
 
-    successor = kafka.producer(transactional_id=transactional_id)
+    successor = kafka_client.producer(transactional_id=transactional_id)
     successor.init_transactions()  # bumps the epoch: the zombie's transaction is aborted
     try:
         zombie.commit_transaction()
@@ -45,6 +45,6 @@ def zombie_is_fenced(topic: str, transactional_id: str) -> FencingResult:
     successor.close()
     return FencingResult(
         zombie_error=zombie_error,
-        read_committed=[r.value.decode() for r in kafka.read_all(topic, isolation_level="read_committed")],
-        read_uncommitted=[r.value.decode() for r in kafka.read_all(topic, isolation_level="read_uncommitted")],
+        read_committed=[r.value.decode() for r in kafka_client.read_all(topic, isolation_level="read_committed")],
+        read_uncommitted=[r.value.decode() for r in kafka_client.read_all(topic, isolation_level="read_uncommitted")],
     )

@@ -24,7 +24,7 @@ from kafka import KafkaProducer
 from kafka.metrics import MetricName
 from kafka.metrics.stats import Total
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import Stack
 
@@ -56,7 +56,7 @@ def send_through_a_broker_stall(topic: str, n: int, idempotent: bool, stack: Sta
                                 stall_deadline_s: float = 30.0) -> StallResult:
     """Send ``n`` numbered records, freezing the broker for the second half; count what landed."""
     stack = stack or Stack(echo=lambda _: None)
-    producer = kafka.producer(enable_idempotence=idempotent, acks="all", linger_ms=0,
+    producer = kafka_client.producer(enable_idempotence=idempotent, acks="all", linger_ms=0,
                               request_timeout_ms=request_timeout_ms, retry_backoff_ms=100,
                               max_in_flight_requests_per_connection=5, delivery_timeout_ms=120_000)
     retries = retry_counter(producer)
@@ -76,6 +76,6 @@ def send_through_a_broker_stall(topic: str, n: int, idempotent: bool, stack: Sta
     acknowledged = sum(1 for f in futures if f.succeeded())
     retried_records = retries()
     producer.close()
-    counts = Counter(json.loads(r.value)["seq"] for r in kafka.read_all(topic))
+    counts = Counter(json.loads(r.value)["seq"] for r in kafka_client.read_all(topic))
     return StallResult(idempotent=idempotent, sent=n, acknowledged=acknowledged, in_topic=sum(counts.values()),
                        duplicates=sum(counts.values()) - len(counts), retried_records=retried_records)

@@ -33,7 +33,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.faults import crash_point
 
 MODES = ("transactional", "at-least-once")
@@ -136,10 +136,10 @@ def make_clients(cfg: ProcessorConfig) -> tuple[KafkaConsumer, KafkaProducer]:
     Manual ``assign`` instead of ``subscribe``: a restarted instance starts at once instead of
     waiting for the dead member's session to expire before a rebalance.
     """
-    consumer = kafka.consumer(group_id=cfg.group_id, isolation_level="read_committed",
+    consumer = kafka_client.consumer(group_id=cfg.group_id, isolation_level="read_committed",
                               max_poll_records=cfg.max_poll_records, consumer_timeout_ms=1000)
     extra: dict[str, Any] = {"transactional_id": cfg.transactional_id} if cfg.mode == "transactional" else {}
-    producer = kafka.producer(linger_ms=5, **extra)
+    producer = kafka_client.producer(linger_ms=5, **extra)
     return consumer, producer
 
 

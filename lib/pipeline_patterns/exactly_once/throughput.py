@@ -10,7 +10,7 @@ import statistics
 import uuid
 from dataclasses import dataclass
 
-from pipeline_patterns import datagen, kafka
+from pipeline_patterns import datagen, kafka_client
 from pipeline_patterns.exactly_once.kafka_transactions import ProcessorConfig, run
 
 
@@ -30,15 +30,15 @@ class Measurement:
 def prepare_input(n: int, seed: int = 42, partitions: int = 3) -> str:
     """A topic holding ``n`` seeded user events (keyed by user)."""
     topic = f"eos_bench_in_{uuid.uuid4().hex[:8]}"
-    kafka.create_topic(topic, partitions=partitions)
-    kafka.produce_json(topic, datagen.user_events(n, seed=seed), key="user_id")
+    kafka_client.create_topic(topic, partitions=partitions)
+    kafka_client.produce_json(topic, datagen.user_events(n, seed=seed), key="user_id")
     return topic
 
 
 def measure(input_topic: str, mode: str, commit_interval_ms: int, partitions: int = 3) -> Measurement:
     suffix = uuid.uuid4().hex[:8]
     output = f"eos_bench_out_{suffix}"
-    kafka.create_topic(output, partitions=partitions)
+    kafka_client.create_topic(output, partitions=partitions)
     stats = run(ProcessorConfig(input_topic, output, f"eos_bench_{suffix}", mode=mode,
                                 commit_interval_ms=commit_interval_ms))
     return Measurement(mode, commit_interval_ms, stats.committed, stats.seconds, stats.commits)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipeline_patterns import kafka as kafka_helpers
+from pipeline_patterns import kafka_client as kafka_helpers
 
 
 @dataclass

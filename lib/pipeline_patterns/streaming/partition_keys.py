@@ -21,7 +21,7 @@ from itertools import pairwise
 
 from kafka.partitioner.default import murmur2
 
-from pipeline_patterns import kafka
+from pipeline_patterns import kafka_client
 from pipeline_patterns.config import Settings, get_settings
 
 
@@ -98,6 +98,6 @@ def java_client_placement(topic: str, keys: Iterable[str], settings: Settings | 
     if done.returncode != 0:
         raise RuntimeError(f"Kafka's console producer exited with {done.returncode}: {done.stderr[-2000:]}")
     placement: dict[str, set[int]] = defaultdict(set)
-    for record in kafka.read_all(topic, settings=settings):
+    for record in kafka_client.read_all(topic, settings=settings):
         placement[record.key.decode()].add(record.partition)
     return dict(placement)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline_patterns import kafka as kafka_helpers
+from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.datagen import user_events
 
 DEFAULT: dict[str, Any] = {}

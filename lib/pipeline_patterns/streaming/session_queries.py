@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
-from pipeline_patterns import kafka as kafka_helpers
+from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.streaming.sessions import Click, Session
 

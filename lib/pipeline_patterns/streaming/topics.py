@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from pipeline_patterns import kafka as kafka_helpers
+from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.config import Settings
 
 

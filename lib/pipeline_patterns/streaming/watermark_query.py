@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipeline_patterns import kafka as kafka_helpers
+from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.streaming.bounded import StepProgress, run_bounded
 from pipeline_patterns.streaming.watermarks import Event, Window

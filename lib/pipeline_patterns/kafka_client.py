@@ -1,7 +1,8 @@
 """Kafka clients built from the settings (kafka-python).
 
 Helpers only: each pattern module states its own delivery guarantee. Defaults here
-are the safe ones (``acks="all"``, idempotence on, no auto commit).
+are the safe ones (``acks="all"``, idempotence on, no auto commit). Named ``kafka_client``
+so that ``kafka`` in any module of the kit always means kafka-python.
 """
 
 from __future__ import annotations
@@ -104,3 +105,34 @@ def produce_json(topic: str, rows: Iterable[dict], key: str | None = None, setti
     p.flush()
     p.close()
     return sum(1 for f in futures if f.get(timeout=30))
+
+
+SOURCE_HEADER = "source"
+"""The header naming the input record an output came from (for audits, never for dedupe)."""
+
+
+def source_position(topic: str, partition: int, offset: int) -> bytes:
+    """An input position as a header value: ``b"topic:partition:offset"``."""
+    return f"{topic}:{partition}:{offset}".encode()
+
+
+def parse_source_position(value: bytes) -> tuple[str, int, int]:
+    """The ``(topic, partition, offset)`` of a :func:`source_position` header value."""
+    topic, partition, offset = value.decode().rsplit(":", 2)
+    return topic, int(partition), int(offset)
+
+
+def committed_offsets(group: str, topic: str | None = None, admin_client: KafkaAdminClient | None = None,
+                      settings: Settings | None = None) -> dict[int, int]:
+    """A group's committed offsets per partition (of ``topic`` if given); empty before its first commit.
+
+    Pass an open ``admin_client`` to poll often (a test deciding when to kill a processor).
+    """
+    client = admin_client or admin(settings)
+    try:
+        offsets = client.list_group_offsets({group: None}).get(group, {})
+        return {tp.partition: meta.offset for tp, meta in offsets.items()
+                if meta.offset >= 0 and (topic is None or tp.topic == topic)}
+    finally:
+        if admin_client is None:
+            client.close()
