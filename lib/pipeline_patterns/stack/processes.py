@@ -78,11 +78,14 @@ class PidFiles:
         return State.PAUSED if proc.status() == psutil.STATUS_STOPPED else State.RUNNING
 
 
-def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> ProcessRecord:
-    """Start ``cmd`` in its own session with stdout and stderr appended to ``log``."""
+def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
+                  cwd: Path | None = None) -> subprocess.Popen:
+    """Start ``cmd`` in its own session (so a kill of its group takes its children too),
+    stdin closed, stdout and stderr appended to ``log``. Every process the kit starts goes
+    through here: the stack's services, the processors a lesson kills, the fake services."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -91,6 +94,11 @@ def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Pat
             env={**os.environ, **(env or {})},
             cwd=cwd,
         )
+
+
+def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> ProcessRecord:
+    """Start a service with :func:`start_process` and return its record (pid, start time, log)."""
+    proc = start_process(cmd, log, env, cwd)
     return ProcessRecord(pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), log=str(log))
 
 
