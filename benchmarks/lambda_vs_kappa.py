@@ -23,8 +23,9 @@ from kafka.errors import KafkaError
 
 from pipeline_patterns import kafka_client
 from pipeline_patterns.architectures import kappa
-from pipeline_patterns.architectures import lambda_architecture as la
 from pipeline_patterns.architectures.event_log import produce_event_log
+from pipeline_patterns.architectures.lambda_arch.batch_layer import append_to_master, batch_daily_view
+from pipeline_patterns.architectures.lambda_arch.fakes import simulated_events
 from pipeline_patterns.spark import get_spark
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
-    events = la.simulated_events(args.events, seed=42, mean_gap_s=5.0)
+    events = simulated_events(args.events, seed=42, mean_gap_s=5.0)
     days = sorted({e["timestamp"][:10] for e in events})
 
     topic, view = f"bench_log_{suffix}", f"bench_metrics_{suffix}"
@@ -42,11 +43,11 @@ def main() -> None:
     try:
         produce_event_log(topic, events, partition_for=kappa.partition_by_user(3))
         spark = get_spark("bench-lambda-vs-kappa")
-        la.append_to_master(spark, events, f"{lake}/master")
+        append_to_master(spark, events, f"{lake}/master")
 
         began = time.perf_counter()
         for day in days:
-            la.batch_daily_view(spark, f"{lake}/master", datetime.fromisoformat(day).date(), f"{lake}/batch")
+            batch_daily_view(spark, f"{lake}/master", datetime.fromisoformat(day).date(), f"{lake}/batch")
         batch_s = time.perf_counter() - began
 
         replay = kappa.replay(topic, kappa.V2, 0, view=view)

@@ -14,8 +14,13 @@ from kafka.errors import KafkaError
 
 from pipeline_patterns import datagen, kafka_client
 from pipeline_patterns.architectures import kappa
-from pipeline_patterns.architectures import lambda_architecture as la
+from pipeline_patterns.architectures.aggregation import cents, diff
 from pipeline_patterns.architectures.event_log import create_event_log, produce_event_log
+from pipeline_patterns.architectures.lambda_arch.batch_layer import batch_daily_view, publish_batch_view
+from pipeline_patterns.architectures.lambda_arch.fakes import late_events, simulated_events
+from pipeline_patterns.architectures.lambda_arch.serving import serving_answer, speed_view_totals
+from pipeline_patterns.architectures.lambda_arch.simulation import LambdaPaths, recompute, simulate_day
+from pipeline_patterns.architectures.lambda_arch.tables import LambdaTables, drop_serving_tables, ensure_serving_tables
 from pipeline_patterns.spark import get_spark
 
 pytestmark = pytest.mark.integration
@@ -31,12 +36,12 @@ def spark():
 
 @pytest.fixture(scope="module")
 def events():
-    return la.simulated_events(1_200, seed=7, mean_gap_s=60)
+    return simulated_events(1_200, seed=7, mean_gap_s=60)
 
 
 @pytest.fixture(scope="module")
 def late():
-    return la.late_events(3, DAY, seed=7)
+    return late_events(3, DAY, seed=7)
 
 
 def _delete_topic(topic: str) -> None:
@@ -63,19 +68,19 @@ def _delete_groups(prefix: str) -> None:
 def lambda_run(spark, events, late, tmp_path_factory):
     suffix = uuid.uuid4().hex[:10]
     lake = tmp_path_factory.mktemp(f"lambda_lake_{suffix}")
-    tables = la.LambdaTables(f"t_lambda_{suffix}")
-    la.ensure_serving_tables(tables)
+    tables = LambdaTables(f"t_lambda_{suffix}")
+    ensure_serving_tables(tables)
     topic = f"t_lambda_{suffix}"
     create_event_log(topic, partitions=3)  # the broker's 7-day retention would delete 2024's events
-    paths = la.LambdaPaths(str(lake / "master"), str(lake / "batch"), str(lake / "ck"))
+    paths = LambdaPaths(str(lake / "master"), str(lake / "batch"), str(lake / "ck"))
     try:
         # three events from 2024-01-15 09:00-11:00 arrive at 24:00, far behind the watermark
-        steps = la.simulate_day(spark, events, topic, tables, paths, step_hours=[18, 24, 26, 40],
-                                batch_after_hours=26, day=DAY, produce=produce_event_log,
-                                late=late, late_arrival_hours=24)
+        steps = simulate_day(spark, events, topic, tables, paths, step_hours=[18, 24, 26, 40],
+                             batch_after_hours=26, day=DAY, produce=produce_event_log,
+                             late=late, late_arrival_hours=24)
         yield tables, paths, steps
     finally:
-        la.drop_serving_tables(tables)
+        drop_serving_tables(tables)
         _delete_topic(topic)
 
 
@@ -85,22 +90,22 @@ def test_the_merged_view_equals_a_recomputation_before_and_after_the_cutoff_move
     assert [s["diff_rows_on_time"] for s in steps[:2]] == [0, 0]
     assert [s["diff_rows"] for s in steps] == [0, steps[1]["diff_rows"], 0, 0] and steps[1]["diff_rows"] > 0
     assert [str(s["cutoff"]) for s in steps] == ["2024-01-15 00:00:00+00:00"] * 2 + ["2024-01-16 00:00:00+00:00"] * 2
-    assert la.diff(la.recompute(events + late), la.serving_answer(tables)) == []
+    assert diff(recompute(events + late), serving_answer(tables)) == []
 
 
 def test_late_events_are_missing_from_the_speed_view_until_the_batch_moves_the_cutoff(lambda_run, events, late):
     tables, _, steps = lambda_run
-    late_cents = sum(la.cents(e["revenue"]) for e in late)
+    late_cents = sum(cents(e["revenue"]) for e in late)
     assert [s["late_so_far"] for s in steps] == [0, 3, 3, 3]
     assert [(s["missing_events"], s["missing_cents"]) for s in steps] == [(0, 0), (3, late_cents), (0, 0), (0, 0)]
     assert steps[1]["dropped_by_watermark"] >= 1
     # the speed view itself never gets them: only the batch layer counts them
-    assert la.speed_view_totals(tables) == (len(events), sum(la.cents(e["revenue"]) for e in events))
+    assert speed_view_totals(tables) == (len(events), sum(cents(e["revenue"]) for e in events))
 
 
 def test_the_boundary_event_counts_once_and_a_strict_bound_loses_the_first_minute(lambda_run, events, late):
     tables, _, _ = lambda_run
-    lost = la.diff(la.recompute(events + late), la.serving_answer(tables, strict_speed_bound=True))
+    lost = diff(recompute(events + late), serving_answer(tables, strict_speed_bound=True))
     first_minute = [e for e in events if "2024-01-16T00:00:00" <= e["timestamp"] < "2024-01-16T00:01:00"]
     assert sum(d["expected"][0] - d["actual"][0] for d in lost) == len(first_minute) >= 1
 
@@ -108,12 +113,12 @@ def test_the_boundary_event_counts_once_and_a_strict_bound_loses_the_first_minut
 def test_rerunning_the_batch_for_a_date_is_idempotent_and_leaves_other_dates(spark, lambda_run, events, late):
     tables, paths, _ = lambda_run
     before = sorted(map(tuple, spark.read.format("delta").load(paths.batch_view).collect()))
-    answer = la.serving_answer(tables)
-    la.batch_daily_view(spark, paths.master, DAY, paths.batch_view)
-    la.publish_batch_view(spark, paths.batch_view, DAY, tables)
+    answer = serving_answer(tables)
+    batch_daily_view(spark, paths.master, DAY, paths.batch_view)
+    publish_batch_view(spark, paths.batch_view, DAY, tables)
     assert sorted(map(tuple, spark.read.format("delta").load(paths.batch_view).collect())) == before
-    assert la.serving_answer(tables) == answer
-    batch_rows = la.recompute([e for e in events + late if e["timestamp"] < "2024-01-16"])
+    assert serving_answer(tables) == answer
+    batch_rows = recompute([e for e in events + late if e["timestamp"] < "2024-01-16"])
     assert len(before) == len(batch_rows)
 
 
@@ -179,4 +184,4 @@ def test_kappa_v2_reconciles_with_lambda_on_the_same_events(lambda_run, kappa_lo
     tables, _, _ = lambda_run
     topic, view, _ = kappa_log
     v2 = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=f"{view}_r")
-    assert la.diff(la.serving_answer(tables), kappa.table_answer(v2.table)) == []
+    assert diff(serving_answer(tables), kappa.table_answer(v2.table)) == []

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline_patterns.architectures import kappa
-from pipeline_patterns.architectures import lambda_architecture as la
+from pipeline_patterns.architectures.aggregation import diff
+from pipeline_patterns.architectures.lambda_arch.fakes import hours_to_cover, late_events, simulated_events
+from pipeline_patterns.architectures.lambda_arch.simulation import recompute
 from pipeline_patterns.exactly_once.audit import audit_ids
 from pipeline_patterns.exactly_once.kafka_transactions import AbortBudget, ProcessorConfig, TooManyAborts
 from pipeline_patterns.faults import CRASH_ENV
@@ -76,9 +78,9 @@ def test_abort_budget_stops_at_the_nth_abort_in_a_row_and_a_commit_resets_it():
 
 
 def test_lambda_recompute_uses_half_open_cutoffs_and_integer_cents():
-    until_midnight = la.recompute(EVENTS, until=datetime(2024, 1, 16, tzinfo=UTC))
+    until_midnight = recompute(EVENTS, until=datetime(2024, 1, 16, tzinfo=UTC))
     assert until_midnight == {("u1", "purchase"): (1, 1999, datetime(2024, 1, 15, 23, 59, 59, 999000, tzinfo=UTC))}
-    everything = la.recompute(EVENTS)
+    everything = recompute(EVENTS)
     assert everything[("u1", "purchase")] == (2, 2028, datetime(2024, 1, 16, tzinfo=UTC))
     assert everything[("u2", "view")] == (1, 0, datetime(2024, 1, 16, 8, tzinfo=UTC))
 
@@ -86,14 +88,14 @@ def test_lambda_recompute_uses_half_open_cutoffs_and_integer_cents():
 def test_lambda_diff_lists_only_rows_that_differ():
     a = {("u1", "view"): (1, 0, None), ("u2", "view"): (2, 0, None)}
     b = {("u1", "view"): (1, 0, None), ("u3", "view"): (5, 0, None)}
-    assert la.diff(a, b) == [
+    assert diff(a, b) == [
         {"user_id": "u2", "event_type": "view", "expected": (2, 0, None), "actual": None},
         {"user_id": "u3", "event_type": "view", "expected": None, "actual": (5, 0, None)}]
-    assert la.diff(a, dict(a)) == []
+    assert diff(a, dict(a)) == []
 
 
 def test_simulated_events_hold_one_event_exactly_on_the_cutoff():
-    events = la.simulated_events(500, seed=3)
+    events = simulated_events(500, seed=3)
     assert len(events) == 501 and [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
     assert sum(e["timestamp"] == "2024-01-16T00:00:00.000Z" for e in events) == 1
 
@@ -121,16 +123,16 @@ def test_partition_by_user_is_stable_and_in_range():
 def test_hours_to_cover_is_the_first_whole_hour_after_the_last_event():
     from datetime import date
 
-    assert la.hours_to_cover(EVENTS, date(2024, 1, 15)) == 33  # last event 2024-01-16T08:00 -> hour 33
-    assert la.hours_to_cover(EVENTS[:1], date(2024, 1, 15)) == 24
+    assert hours_to_cover(EVENTS, date(2024, 1, 15)) == 33  # last event 2024-01-16T08:00 -> hour 33
+    assert hours_to_cover(EVENTS[:1], date(2024, 1, 15)) == 24
 
 
 def test_late_events_are_seeded_and_happen_in_the_morning_window_of_the_day():
     from datetime import date
 
-    late = la.late_events(5, date(2024, 1, 15), seed=7)
-    assert late == la.late_events(5, date(2024, 1, 15), seed=7) != la.late_events(5, date(2024, 1, 15), seed=8)
+    late = late_events(5, date(2024, 1, 15), seed=7)
+    assert late == late_events(5, date(2024, 1, 15), seed=7) != late_events(5, date(2024, 1, 15), seed=8)
     assert len(late) == 5 and all("2024-01-15T09:00" <= e["timestamp"] < "2024-01-15T11:00" for e in late)
-    on_time = {e["event_id"] for e in la.simulated_events(500, seed=7)}
+    on_time = {e["event_id"] for e in simulated_events(500, seed=7)}
     assert not on_time & {e["event_id"] for e in late}
-    assert la.late_events(0, date(2024, 1, 15)) == []
+    assert late_events(0, date(2024, 1, 15)) == []

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from pipeline_patterns import kafka_client
-from pipeline_patterns.architectures.lambda_architecture import parse_ts
+from pipeline_patterns.architectures.aggregation import parse_ts
 
 LOG_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}  # keep every event, whatever its age
 

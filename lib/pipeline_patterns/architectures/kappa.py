@@ -19,18 +19,16 @@ import re
 import threading
 import time
 import zlib
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import psycopg
 from kafka.structs import TopicPartition
 from psycopg import sql
 
 from pipeline_patterns import kafka_client, postgres
+from pipeline_patterns.architectures.aggregation import Answer, aggregate
 from pipeline_patterns.architectures.event_log import create_event_log
-from pipeline_patterns.architectures.lambda_architecture import parse_ts
 
 
 @dataclass(frozen=True)
@@ -175,15 +173,10 @@ def _apply(conn, table: str, version: Version, batch: list) -> None:
     """One poll batch and the offsets it reached, in one transaction."""
     import json
 
-    deltas: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, None])
+    # The batch's own totals: the upsert below adds them to the table's (batch_compute is the whole answer).
+    deltas = aggregate((json.loads(record.value) for record in batch), version.to_cents)
     reached: dict[int, int] = {}
     for record in batch:
-        event = json.loads(record.value)
-        row = deltas[(event["user_id"], event["event_type"])]
-        ts = parse_ts(event["timestamp"])
-        row[0] += 1
-        row[1] += version.to_cents(event["revenue"])
-        row[2] = ts if row[2] is None or ts > row[2] else row[2]
         reached[record.partition] = max(reached.get(record.partition, -1), record.offset + 1)
     t, o = sql.Identifier(table), sql.Identifier(f"{table}_offsets")
     with conn.transaction(), conn.cursor() as cur:
@@ -233,7 +226,7 @@ def drop_deployment(view: str) -> list[str]:
     return sorted(names)
 
 
-def table_answer(table: str) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+def table_answer(table: str) -> Answer:
     """A table or view as ``(user, type) -> (events, revenue cents, last event)``."""
     with postgres.connect() as conn:
         return {(u, t): (int(c), int(r), last) for u, t, c, r, last in conn.execute(sql.SQL(
@@ -250,19 +243,9 @@ def table_totals(table: str) -> tuple[int, int, int]:
         return int(rows), int(events), int(cents)
 
 
-def batch_compute(events: list[dict], version: Version,
-                  from_ms: int) -> dict[tuple[str, str], tuple[int, int, datetime]]:
+def batch_compute(events: list[dict], version: Version, from_ms: int) -> Answer:
     """The version's logic over all events at or after ``from_ms``, in plain Python (no Kafka)."""
-    totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, None])
-    for e in events:
-        ts = parse_ts(e["timestamp"])
-        if ts.timestamp() * 1000 < from_ms:
-            continue
-        row = totals[(e["user_id"], e["event_type"])]
-        row[0] += 1
-        row[1] += version.to_cents(e["revenue"])
-        row[2] = ts if row[2] is None or ts > row[2] else row[2]
-    return {k: tuple(v) for k, v in totals.items()}
+    return aggregate(events, version.to_cents, keep=lambda ts: ts.timestamp() * 1000 >= from_ms)
 
 
 class ConcurrentReader:
