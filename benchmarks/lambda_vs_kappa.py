@@ -22,8 +22,11 @@ from datetime import datetime
 from kafka.errors import KafkaError
 
 from pipeline_patterns import kafka_client
-from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures.event_log import produce_event_log
+from pipeline_patterns.architectures.kappa.log import create_log, partition_by_user
+from pipeline_patterns.architectures.kappa.reprocessing import replay
+from pipeline_patterns.architectures.kappa.serving import drop_deployment
+from pipeline_patterns.architectures.kappa.versions import V2, output_table
 from pipeline_patterns.architectures.lambda_arch.batch_layer import append_to_master, batch_daily_view
 from pipeline_patterns.architectures.lambda_arch.fakes import simulated_events
 from pipeline_patterns.spark import get_spark
@@ -38,10 +41,10 @@ def main() -> None:
     days = sorted({e["timestamp"][:10] for e in events})
 
     topic, view = f"bench_log_{suffix}", f"bench_metrics_{suffix}"
-    kappa.create_log(topic, partitions=3)
+    create_log(topic, partitions=3)
     lake = tempfile.mkdtemp(prefix="bench_lambda_")
     try:
-        produce_event_log(topic, events, partition_for=kappa.partition_by_user(3))
+        produce_event_log(topic, events, partition_for=partition_by_user(3))
         spark = get_spark("bench-lambda-vs-kappa")
         append_to_master(spark, events, f"{lake}/master")
 
@@ -50,20 +53,20 @@ def main() -> None:
             batch_daily_view(spark, f"{lake}/master", datetime.fromisoformat(day).date(), f"{lake}/batch")
         batch_s = time.perf_counter() - began
 
-        replay = kappa.replay(topic, kappa.V2, 0, view=view)
+        replayed = replay(topic, V2, 0, view=view)
     finally:
-        kappa.drop_deployment(view)
+        drop_deployment(view)
         admin = kafka_client.admin()
         with suppress(KafkaError):
-            admin.delete_groups([f"kappa-{kappa.output_table(view, kappa.V2, 0)}"])
+            admin.delete_groups([f"kappa-{output_table(view, V2, 0)}"])
         admin.delete_topics([topic])
         admin.close()
         shutil.rmtree(lake, ignore_errors=True)
     print(f"{len(events)} events over {len(days)} days")
     print(f"Lambda batch layer : {len(events) / batch_s:>9,.0f} events/s ({batch_s:.1f} s for {len(days)} daily jobs)")
-    print(f"Kappa replay       : {replay.events_per_s:>9,.0f} events/s; caught up to the captured end offsets "
-          f"in {replay.seconds:.1f} s ({replay.batches} poll batches)")
-    print(f"ratio replay / batch: {replay.events_per_s / (len(events) / batch_s):.2f}x")
+    print(f"Kappa replay       : {replayed.events_per_s:>9,.0f} events/s; caught up to the captured end offsets "
+          f"in {replayed.seconds:.1f} s ({replayed.batches} poll batches)")
+    print(f"ratio replay / batch: {replayed.events_per_s / (len(events) / batch_s):.2f}x")
 
 
 if __name__ == "__main__":

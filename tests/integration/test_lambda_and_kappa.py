@@ -13,9 +13,14 @@ import pytest
 from kafka.errors import KafkaError
 
 from pipeline_patterns import datagen, kafka_client
-from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures.aggregation import cents, diff
 from pipeline_patterns.architectures.event_log import create_event_log, produce_event_log
+from pipeline_patterns.architectures.kappa.fakes import ConcurrentReader
+from pipeline_patterns.architectures.kappa.log import create_log, offsets_found, partition_by_user, start_offsets
+from pipeline_patterns.architectures.kappa.pitfalls import non_atomic_swap
+from pipeline_patterns.architectures.kappa.reprocessing import replay
+from pipeline_patterns.architectures.kappa.serving import drop_deployment, swap, table_answer, table_totals
+from pipeline_patterns.architectures.kappa.versions import V1, V2, batch_compute
 from pipeline_patterns.architectures.lambda_arch.batch_layer import batch_daily_view, publish_batch_view
 from pipeline_patterns.architectures.lambda_arch.fakes import late_events, simulated_events
 from pipeline_patterns.architectures.lambda_arch.serving import serving_answer, speed_view_totals
@@ -127,61 +132,61 @@ def kappa_log(events, late):
     """The log holds the day's events and the late ones (a replay has no watermark to miss them)."""
     suffix = uuid.uuid4().hex[:10]
     topic, view = f"t_kappa_{suffix}", f"t_metrics_{suffix}"
-    kappa.create_log(topic, partitions=4)
+    create_log(topic, partitions=4)
     backfill = datagen.user_events(100, seed=8, start=datetime(2023, 12, 1, tzinfo=UTC))
-    produce_event_log(topic, backfill, partition_for=kappa.partition_by_user(4))
-    produce_event_log(topic, events + late, partition_for=kappa.partition_by_user(3))
+    produce_event_log(topic, backfill, partition_for=partition_by_user(4))
+    produce_event_log(topic, events + late, partition_for=partition_by_user(3))
     try:
         yield topic, view, backfill
     finally:
-        kappa.drop_deployment(view)
-        kappa.drop_deployment(f"{view}_r")
+        drop_deployment(view)
+        drop_deployment(f"{view}_r")
         _delete_groups(f"kappa-{view}")
         _delete_topic(topic)
 
 
 def test_replay_starts_at_the_end_of_a_partition_with_nothing_after_the_timestamp(kappa_log):
     topic, _, backfill = kappa_log
-    found, start = kappa.offsets_found(topic, GO_LIVE_MS), kappa.start_offsets(topic, GO_LIVE_MS)
-    in_partition_3 = sum(kappa.partition_by_user(4)(e) == 3 for e in backfill)
+    found, start = offsets_found(topic, GO_LIVE_MS), start_offsets(topic, GO_LIVE_MS)
+    in_partition_3 = sum(partition_by_user(4)(e) == 3 for e in backfill)
     assert found[3] is None and start[3] == in_partition_3
-    partition_of = kappa.partition_by_user(4)
+    partition_of = partition_by_user(4)
     assert [start[p] for p in (0, 1, 2)] == [sum(partition_of(e) == p for e in backfill) for p in (0, 1, 2)]
 
 
 def test_v2_equals_an_independent_batch_and_replaying_twice_gives_the_same_table(kappa_log, events, late):
     topic, view, backfill = kappa_log
-    first = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
-    table = kappa.table_answer(first.table)
-    second = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
+    first = replay(topic, V2, GO_LIVE_MS, view=view)
+    table = table_answer(first.table)
+    second = replay(topic, V2, GO_LIVE_MS, view=view)
     assert first.events == second.events == len(events) + len(late)
-    assert table == kappa.batch_compute(events + late + backfill, kappa.V2, GO_LIVE_MS)
-    assert second.table == first.table and kappa.table_answer(second.table) == table
+    assert table == batch_compute(events + late + backfill, V2, GO_LIVE_MS)
+    assert second.table == first.table and table_answer(second.table) == table
 
 
 def test_the_swap_is_atomic_for_a_concurrent_reader_and_the_naive_swap_is_not(kappa_log):
     topic, view, _ = kappa_log
-    v1 = kappa.replay(topic, kappa.V1, GO_LIVE_MS, view=view)
-    v2 = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=view)
-    kappa.swap(view, v1.table)
-    versions = {kappa.table_totals(v1.table), kappa.table_totals(v2.table)}
+    v1 = replay(topic, V1, GO_LIVE_MS, view=view)
+    v2 = replay(topic, V2, GO_LIVE_MS, view=view)
+    swap(view, v1.table)
+    versions = {table_totals(v1.table), table_totals(v2.table)}
     assert len(versions) == 2
-    with kappa.ConcurrentReader(view) as reader:
+    with ConcurrentReader(view) as reader:
         for i in range(30):
-            kappa.swap(view, v2.table if i % 2 == 0 else v1.table)
+            swap(view, v2.table if i % 2 == 0 else v1.table)
     print(f"\natomic swap: {len(reader.answers)} queries, {len(reader.errors)} errors")
     assert reader.answers and reader.errors == [] and set(reader.answers) <= versions
-    with kappa.ConcurrentReader(view) as naive:
+    with ConcurrentReader(view) as naive:
         for i in range(30):
-            kappa.non_atomic_swap(view, v2.table if i % 2 == 0 else v1.table)
+            non_atomic_swap(view, v2.table if i % 2 == 0 else v1.table)
     print(f"drop + create: {len(naive.answers)} queries, {len(naive.errors)} errors")
     assert naive.errors and set(naive.errors) == {"UndefinedTable"}
     with pytest.raises(ValueError, match="serves now"):
-        kappa.replay(topic, kappa.V1, GO_LIVE_MS, view=view)  # v1 is live after 30 swaps
+        replay(topic, V1, GO_LIVE_MS, view=view)  # v1 is live after 30 swaps
 
 
 def test_kappa_v2_reconciles_with_lambda_on_the_same_events(lambda_run, kappa_log):
     tables, _, _ = lambda_run
     topic, view, _ = kappa_log
-    v2 = kappa.replay(topic, kappa.V2, GO_LIVE_MS, view=f"{view}_r")
-    assert diff(serving_answer(tables), kappa.table_answer(v2.table)) == []
+    v2 = replay(topic, V2, GO_LIVE_MS, view=f"{view}_r")
+    assert diff(serving_answer(tables), table_answer(v2.table)) == []

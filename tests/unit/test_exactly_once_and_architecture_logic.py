@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline_patterns.architectures import kappa
 from pipeline_patterns.architectures.aggregation import diff
+from pipeline_patterns.architectures.kappa.log import partition_by_user
+from pipeline_patterns.architectures.kappa.versions import V1, V2, batch_compute, output_table
 from pipeline_patterns.architectures.lambda_arch.fakes import hours_to_cover, late_events, simulated_events
 from pipeline_patterns.architectures.lambda_arch.simulation import recompute
 from pipeline_patterns.exactly_once.audit import audit_ids
@@ -101,21 +102,21 @@ def test_simulated_events_hold_one_event_exactly_on_the_cutoff():
 
 
 def test_kappa_versions_differ_only_by_the_truncation_bug():
-    assert kappa.V1.to_cents(19.99) == 1998 and kappa.V2.to_cents(19.99) == 1999
+    assert V1.to_cents(19.99) == 1998 and V2.to_cents(19.99) == 1999
     from_ms = int(datetime(2024, 1, 16, tzinfo=UTC).timestamp() * 1000)
-    assert kappa.batch_compute(EVENTS, kappa.V2, from_ms) == {
+    assert batch_compute(EVENTS, V2, from_ms) == {
         ("u1", "purchase"): (1, 29, datetime(2024, 1, 16, tzinfo=UTC)),
         ("u2", "view"): (1, 0, datetime(2024, 1, 16, 8, tzinfo=UTC))}
-    assert kappa.batch_compute(EVENTS, kappa.V1, 0)[("u1", "purchase")][1] == 1998 + 28
+    assert batch_compute(EVENTS, V1, 0)[("u1", "purchase")][1] == 1998 + 28
 
 
 def test_kappa_output_tables_are_named_deterministically_per_view_version_and_timestamp():
-    assert kappa.output_table("user_metrics", kappa.V2, 1705276800000) == "user_metrics_v2_from_1705276800000"
-    assert kappa.output_table("m", kappa.V1, 0) != kappa.output_table("m", kappa.V2, 0)
+    assert output_table("user_metrics", V2, 1705276800000) == "user_metrics_v2_from_1705276800000"
+    assert output_table("m", V1, 0) != output_table("m", V2, 0)
 
 
 def test_partition_by_user_is_stable_and_in_range():
-    place = kappa.partition_by_user(3)
+    place = partition_by_user(3)
     assert {place({"user_id": f"user_{i:04d}"}) for i in range(50)} == {0, 1, 2}
     assert place({"user_id": "user_0007"}) == place({"user_id": "user_0007"})
 
