@@ -15,7 +15,7 @@ def medallion_accounting(accounts: Mapping[str, Any], gold_rows: Mapping[str, in
                          rejects: Mapping[str, Mapping[str, int]]) -> Any:
     """Rows per layer (bronze = silver + quarantine + duplicates removed, and gold) per dataset,
     beside the quarantined rows per reason. ``accounts`` maps a dataset to its
-    :class:`~pipeline_patterns.architectures.medallion_checks.Accounting`."""
+    :class:`~pipeline_patterns.architectures.medallion.checks.MedallionAccounting`."""
     import matplotlib.pyplot as plt
     import pandas as pd
 

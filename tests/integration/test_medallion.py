@@ -4,7 +4,7 @@ One scenario runs once per module in a temporary lake (seed 42, 600 events, 450 
 three deliveries, a rerun of every stage with no new input, a re-delivery of
 ``events_002.json`` and ``flights_002.json``, then silver once more from a state file
 rewound one version (a crash after silver's writes, before its state write). Each test checks one claim of it, with
-exact counts; the plain-Python reference (``medallion_rules.reference``) gives the
+exact counts; the plain-Python reference (``medallion.rules.reference``) gives the
 expected silver and quarantine independently of Spark.
 """
 
@@ -18,25 +18,32 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from pipeline_patterns.architectures import medallion as m
-from pipeline_patterns.architectures import medallion_checks as checks
-from pipeline_patterns.architectures import medallion_rules as r
-from pipeline_patterns.architectures.medallion_data import ingestions, land, landing_files
-from pipeline_patterns.architectures.medallion_pitfalls import (
+from pipeline_patterns.architectures.medallion import checks
+from pipeline_patterns.architectures.medallion import rules as r
+from pipeline_patterns.architectures.medallion.bronze import ingest_files
+from pipeline_patterns.architectures.medallion.checks import rewritten_partitions
+from pipeline_patterns.architectures.medallion.datasets import EVENTS, FLIGHTS
+from pipeline_patterns.architectures.medallion.fakes import ingestions, land, landing_files
+from pipeline_patterns.architectures.medallion.gold import silver_to_gold
+from pipeline_patterns.architectures.medallion.lake import SMALL_TABLES_CONF, Lake, read_changes
+from pipeline_patterns.architectures.medallion.pitfalls import (
     overwrite_all_partitions,
     plain_read_commit_version,
     stale_winners,
 )
+from pipeline_patterns.architectures.medallion.silver import SilverRun, bronze_to_silver
+from pipeline_patterns.architectures.medallion.stages import run_stages
+from pipeline_patterns.architectures.medallion.state import write_state
 from pipeline_patterns.spark import get_spark
 
 pytestmark = pytest.mark.integration
-DATASETS = (m.EVENTS, m.FLIGHTS)
+DATASETS = (EVENTS, FLIGHTS)
 RULES = {"events": (r.EVENT_RULES, r.event_key), "flights": (r.FLIGHT_RULES, r.flight_key)}
 
 
 @dataclass
 class Scenario:
-    lake: m.Lake
+    lake: Lake
     files: list
     runs: dict = field(default_factory=dict)  # (step, dataset) -> (BronzeRun, SilverRun, GoldRun)
     partitions: dict = field(default_factory=dict)  # (when, dataset) -> partition -> files
@@ -46,8 +53,8 @@ class Scenario:
 @pytest.fixture(scope="module")
 def spark():
     session = get_spark("test-medallion")
-    previous = {key: session.conf.get(key, None) for key in m.SMALL_TABLES_CONF}
-    for key, value in m.SMALL_TABLES_CONF.items():
+    previous = {key: session.conf.get(key, None) for key in SMALL_TABLES_CONF}
+    for key, value in SMALL_TABLES_CONF.items():
         session.conf.set(key, value)
     yield session
     for key, value in previous.items():  # leave the shared session as we found it
@@ -56,26 +63,26 @@ def spark():
 
 @pytest.fixture(scope="module")
 def scenario(spark, tmp_path_factory) -> Scenario:
-    lake = m.Lake(tmp_path_factory.mktemp("medallion"))
+    lake = Lake(tmp_path_factory.mktemp("medallion"))
     s = Scenario(lake, landing_files(n_events=600, n_flights=450, seed=42))
     for delivery in (1, 2, 3):
         land(s.files, lake.root / "landing", delivery)
         for ds in DATASETS:
             if delivery == 3:
                 s.partitions["before", ds.name] = checks.partition_files(spark, lake.table("gold", ds), ds.partition)
-            s.runs[delivery, ds.name] = m.run_stages(spark, lake, ds)
+            s.runs[delivery, ds.name] = run_stages(spark, lake, ds)
     for ds in DATASETS:
         s.partitions["after", ds.name] = checks.partition_files(spark, lake.table("gold", ds), ds.partition)
         s.snapshots["before rerun", ds.name] = checks.snapshot(spark, lake, ds)
-        s.runs["rerun", ds.name] = m.run_stages(spark, lake, ds)
+        s.runs["rerun", ds.name] = run_stages(spark, lake, ds)
         s.snapshots["after rerun", ds.name] = checks.snapshot(spark, lake, ds)
         resend = lake.landing(ds) / f"{ds.name}_002.json"
-        s.runs["re-delivery", ds.name] = (m.ingest_files(spark, [resend], lake.table("bronze", ds), ds.name),
-                                          m.bronze_to_silver(spark, lake, ds), m.silver_to_gold(spark, lake, ds))
+        s.runs["re-delivery", ds.name] = (ingest_files(spark, [resend], lake.table("bronze", ds), ds.name),
+                                          bronze_to_silver(spark, lake, ds), silver_to_gold(spark, lake, ds))
         s.snapshots["after re-delivery", ds.name] = checks.snapshot(spark, lake, ds)
         # A crash after silver's writes but before its state file: the next run repeats the same versions.
-        r.write_state(lake.state_file, f"silver_{ds.name}", s.runs["re-delivery", ds.name][1].bronze_versions[0] - 1)
-        s.runs["replay", ds.name] = (None, m.bronze_to_silver(spark, lake, ds), None)
+        write_state(lake.state_file, f"silver_{ds.name}", s.runs["re-delivery", ds.name][1].bronze_versions[0] - 1)
+        s.runs["replay", ds.name] = (None, bronze_to_silver(spark, lake, ds), None)
         s.snapshots["after replay", ds.name] = checks.snapshot(spark, lake, ds)
     return s
 
@@ -86,7 +93,7 @@ def expected(s: Scenario, dataset: str) -> r.Reference:
     return r.reference([*batches, batches[1]], *RULES[dataset])
 
 
-def silver_runs(s: Scenario, dataset: str) -> list[m.SilverRun]:
+def silver_runs(s: Scenario, dataset: str) -> list[SilverRun]:
     return [s.runs[step, dataset][1] for step in (1, 2, 3, "rerun", "re-delivery")]
 
 
@@ -96,7 +103,7 @@ def test_bronze_is_append_only_with_a_change_feed_and_took_the_new_column(spark,
         properties = bronze.detail().first()["properties"]
         assert properties == {"delta.enableChangeDataFeed": "true", "delta.appendOnly": "true"}
         assert {row["operation"] for row in bronze.history().collect()} == {"WRITE"}  # appends only
-    columns = spark.read.format("delta").load(scenario.lake.table("bronze", m.EVENTS)).columns
+    columns = spark.read.format("delta").load(scenario.lake.table("bronze", EVENTS)).columns
     assert columns[-1] == "device" and {"_ingested_at", "_source_file"} <= set(columns)  # mergeSchema
 
 
@@ -129,7 +136,7 @@ def test_quarantine_keeps_every_rejected_row_with_its_reason(spark, scenario):
                               "dep_delay_out_of_range": 8, "missing_key": 5}
     for ds in DATASETS:
         assert got[ds.name] == dict(expected(scenario, ds.name).rejects)
-    quarantine = spark.read.format("delta").load(scenario.lake.table("quarantine", m.EVENTS))
+    quarantine = spark.read.format("delta").load(scenario.lake.table("quarantine", EVENTS))
     assert {"reason", "reasons", "_bronze_version", "_source_file", "device"} <= set(quarantine.columns)
     assert quarantine.filter(F.col("reasons")[0] != F.col("reason")).count() == 0
 
@@ -139,14 +146,14 @@ def test_silver_equals_the_reference_key_by_key(spark, scenario):
         table = scenario.lake.table("silver", ds)
         return {row[ds.key]: row for row in spark.read.format("delta").load(table).collect()}
 
-    events = silver(m.EVENTS)
+    events = silver(EVENTS)
     ref = expected(scenario, "events").silver
     assert events.keys() == ref.keys() and len(events) == 600
     for key, raw in ref.items():
         row = events[key]
         assert (row["user_id"], row["event_type"], row["revenue"], row["device"]) == (
             raw["user_id"], raw["event_type"], r.as_decimal(r.text(raw, "revenue")), raw.get("device"))
-    flights = silver(m.FLIGHTS)
+    flights = silver(FLIGHTS)
     ref = expected(scenario, "flights").silver
     assert flights.keys() == ref.keys() and len(flights) == 432
     assert all(flights[k]["dep_delay"] == r.as_float(r.text(raw, "dep_delay")) for k, raw in ref.items())
@@ -155,7 +162,7 @@ def test_silver_equals_the_reference_key_by_key(spark, scenario):
 def test_dedupe_keeps_the_latest_ingestion_then_the_later_file(spark, scenario):
     by_name = {f.name: {e["event_id"]: e for e in f.records if e["event_id"]}
                for f in scenario.files if f.dataset == "events"}
-    silver = spark.read.format("delta").load(scenario.lake.table("silver", m.EVENTS))
+    silver = spark.read.format("delta").load(scenario.lake.table("silver", EVENTS))
     rows = {row["event_id"]: row for row in silver.collect()}
     resent = by_name["events_001.json"].keys() & by_name["events_002.json"].keys()
     corrected = by_name["events_003.json"].keys() & by_name["events_004.json"].keys()
@@ -166,7 +173,7 @@ def test_dedupe_keeps_the_latest_ingestion_then_the_later_file(spark, scenario):
     for event_id in corrected:  # the same ingestion (one batch): the greater file name, events_004
         assert rows[event_id]["device"] == by_name["events_004.json"][event_id]["device"]
         assert rows[event_id]["_source_file"].endswith("events_004.json")
-    assert stale_winners(spark, scenario.lake.table("bronze", m.EVENTS), "event_id")[
+    assert stale_winners(spark, scenario.lake.table("bronze", EVENTS), "event_id")[
         "row_number, latest ingestion wins"] == 0
 
 
@@ -218,9 +225,9 @@ def test_gold_rewrites_only_the_partitions_the_delivery_touched(scenario):
     flights_gold = scenario.runs[3, "flights"][2]
     assert events_gold.affected == ("2024-01-17", "2024-01-18", "2024-01-19")  # late day-3 events + new days
     assert flights_gold.affected == ("2013-02", "2013-03")  # late February flights + March
-    for run, ds in ((events_gold, m.EVENTS), (flights_gold, m.FLIGHTS)):
+    for run, ds in ((events_gold, EVENTS), (flights_gold, FLIGHTS)):
         before, after = scenario.partitions["before", ds.name], scenario.partitions["after", ds.name]
-        assert r.rewritten_partitions(before, after) == set(run.affected)
+        assert rewritten_partitions(before, after) == set(run.affected)
         untouched = set(before) - set(run.affected)
         assert untouched and all(before[p] == after[p] for p in untouched)  # the very same files
     assert [scenario.runs[k, "events"][2].affected for k in (1, 2)] == [("2024-01-15", "2024-01-16"),
@@ -235,7 +242,7 @@ def test_gold_equals_aggregates_of_the_reference_silver(spark, scenario):
         row[1].add(raw["session_id"])
         row[2] += r.as_decimal(r.text(raw, "revenue")) if raw["event_type"] == "purchase" else 0
         row[3] = max(row[3], raw["timestamp"])
-    gold = spark.read.format("delta").load(scenario.lake.table("gold", m.EVENTS))
+    gold = spark.read.format("delta").load(scenario.lake.table("gold", EVENTS))
     last = F.date_format("last_activity", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
     rows = gold.select(F.col("event_date").cast("string").alias("d"), "user_id", "total_events", "sessions",
                        "revenue", last.alias("last")).collect()
@@ -246,7 +253,7 @@ def test_gold_equals_aggregates_of_the_reference_silver(spark, scenario):
     monthly = defaultdict(list)
     for raw in expected(scenario, "flights").silver.values():
         monthly[f"2013-{raw['month']:02d}", raw["carrier"]].append(float(raw["dep_delay"]))
-    gold = spark.read.format("delta").load(scenario.lake.table("gold", m.FLIGHTS))
+    gold = spark.read.format("delta").load(scenario.lake.table("gold", FLIGHTS))
     got = {(row["month"], row["carrier"]): (row["flights"], row["on_time_flights"], row["on_time_share"],
                                            row["mean_dep_delay"]) for row in gold.collect()}
     on_time = {k: sum(d <= 15 for d in v) for k, v in monthly.items()}
@@ -255,8 +262,8 @@ def test_gold_equals_aggregates_of_the_reference_silver(spark, scenario):
 
 def test_bronze_rows_equal_silver_plus_quarantine_plus_duplicates_removed(spark, scenario):
     got = {ds.name: checks.accounting(spark, scenario.lake, ds) for ds in DATASETS}
-    assert got["events"] == checks.Accounting(bronze=791, silver=600, quarantine=65, duplicates_removed=126)
-    assert got["flights"] == checks.Accounting(bronze=630, silver=432, quarantine=58, duplicates_removed=140)
+    assert got["events"] == checks.MedallionAccounting(bronze=791, silver=600, quarantine=65, duplicates_removed=126)
+    assert got["flights"] == checks.MedallionAccounting(bronze=630, silver=432, quarantine=58, duplicates_removed=140)
     for ds in DATASETS:
         assert got[ds.name].balanced
         assert got[ds.name].duplicates_removed == sum(s.duplicates_removed for s in silver_runs(scenario, ds.name))
@@ -264,12 +271,12 @@ def test_bronze_rows_equal_silver_plus_quarantine_plus_duplicates_removed(spark,
 
 
 def test_the_guides_pitfalls_happen_as_described(spark, scenario, tmp_path):
-    error = plain_read_commit_version(spark, scenario.lake.table("bronze", m.EVENTS))
+    error = plain_read_commit_version(spark, scenario.lake.table("bronze", EVENTS))
     assert error is not None and error.getCondition() == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
     assert "_commit_version" in str(error)
-    changes = m.read_changes(spark, scenario.lake.table("bronze", m.EVENTS), 0, 0)
+    changes = read_changes(spark, scenario.lake.table("bronze", EVENTS), 0, 0)
     assert {"_change_type", "_commit_version", "_commit_timestamp"} <= set(changes.columns)
-    before, after = overwrite_all_partitions(spark, scenario.lake, m.EVENTS, ["2024-01-19"], tmp_path / "scratch")
+    before, after = overwrite_all_partitions(spark, scenario.lake, EVENTS, ["2024-01-19"], tmp_path / "scratch")
     assert (before, after) == (5, 1)  # the guide's overwrite left one of five partitions
-    gold = spark.read.format("delta").load(scenario.lake.table("gold", m.EVENTS))
+    gold = spark.read.format("delta").load(scenario.lake.table("gold", EVENTS))
     assert gold.select("event_date").distinct().count() == 5  # the real gold, untouched by the demo

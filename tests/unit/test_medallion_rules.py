@@ -1,6 +1,6 @@
 """The medallion lesson's pure parts: raw files, validation rules, dedupe rule, state file.
 
-The plain-Python reference (``medallion_rules.reference``) is what the Spark pipeline is
+The plain-Python reference (``medallion.rules.reference``) is what the Spark pipeline is
 checked against in tests/integration/test_medallion.py, so its rules are pinned here
 record by record, with exact counts for the seeded files.
 """
@@ -12,8 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline_patterns.architectures import medallion_rules as r
-from pipeline_patterns.architectures.medallion_data import (
+from pipeline_patterns.architectures.medallion import rules as r
+from pipeline_patterns.architectures.medallion.checks import rewritten_partitions
+from pipeline_patterns.architectures.medallion.fakes import (
     EVENT_KINDS,
     FLIGHT_KINDS,
     ingestions,
@@ -21,6 +22,7 @@ from pipeline_patterns.architectures.medallion_data import (
     landing_files,
     to_json_lines,
 )
+from pipeline_patterns.architectures.medallion.state import read_state, write_state
 
 GOOD_EVENT = {"event_id": "e1", "user_id": "user_0001", "session_id": "s1", "event_type": "purchase",
               "revenue": 19.99, "timestamp": "2024-01-15T09:00:01.234Z"}
@@ -183,15 +185,15 @@ def test_reference_counts_for_seed_42_exactly(files):
 def test_rewritten_partitions_are_the_ones_whose_files_changed():
     before = {"a": frozenset({"1"}), "b": frozenset({"2"}), "c": frozenset({"3"})}
     after = {"a": frozenset({"1"}), "b": frozenset({"4"}), "d": frozenset({"5"})}
-    assert r.rewritten_partitions(before, after) == {"b", "c", "d"}
-    assert r.rewritten_partitions(before, dict(before)) == set()
+    assert rewritten_partitions(before, after) == {"b", "c", "d"}
+    assert rewritten_partitions(before, dict(before)) == set()
 
 
 def test_state_file_starts_at_minus_one_and_keeps_each_consumer(tmp_path):
     state = tmp_path / "_state" / "versions.json"
-    assert r.read_state(state, "silver_events") == -1
-    r.write_state(state, "silver_events", 3)
-    r.write_state(state, "gold_events", 5)
-    r.write_state(state, "silver_events", 4)
-    assert (r.read_state(state, "silver_events"), r.read_state(state, "gold_events")) == (4, 5)
+    assert read_state(state, "silver_events") == -1
+    write_state(state, "silver_events", 3)
+    write_state(state, "gold_events", 5)
+    write_state(state, "silver_events", 4)
+    assert (read_state(state, "silver_events"), read_state(state, "gold_events")) == (4, 5)
     assert [p.name for p in state.parent.iterdir()] == ["versions.json"]  # no temporary file left

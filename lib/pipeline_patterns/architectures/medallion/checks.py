@@ -6,7 +6,7 @@
 * :func:`snapshot` — version and checksum of every layer: a rerun that changes nothing
   leaves both equal (no new commit at all).
 * :func:`partition_files` — which data files hold each partition: a partition whose
-  files did not change was not rewritten.
+  files did not change was not rewritten (:func:`rewritten_partitions` compares two).
 * :func:`accounting` — bronze rows = silver rows + quarantine rows + duplicates removed.
 * :func:`runs_table` — what each stage did in one step, for a lesson to show.
 """
@@ -21,7 +21,9 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from pipeline_patterns.architectures.medallion import DatasetSpec, Lake, row_hash, table_version, with_reasons
+from pipeline_patterns.architectures.medallion.datasets import DatasetSpec
+from pipeline_patterns.architectures.medallion.lake import Lake, table_version
+from pipeline_patterns.architectures.medallion.silver import row_hash, with_reasons
 
 LAYERS = ("bronze", "silver", "quarantine", "gold")
 VOLATILE = ("_ingested_at", "_bronze_version")  # differ between two ingestions of the same data
@@ -68,6 +70,11 @@ def partition_files(spark: SparkSession, path: str, column: str) -> dict[str, fr
     return {p: frozenset(f) for p, f in files.items()}
 
 
+def rewritten_partitions(before: dict[str, frozenset[str]], after: dict[str, frozenset[str]]) -> set[str]:
+    """Partitions whose data files changed (added, removed or replaced) between two snapshots."""
+    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+
+
 def reject_counts(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> dict[str, int]:
     path = lake.table("quarantine", ds)
     if not DeltaTable.isDeltaTable(spark, path):
@@ -85,7 +92,7 @@ def reject_examples(spark: SparkSession, lake: Lake, ds: DatasetSpec, columns: l
 
 
 @dataclass(frozen=True)
-class Accounting:
+class MedallionAccounting:
     bronze: int
     silver: int
     quarantine: int
@@ -96,7 +103,7 @@ class Accounting:
         return self.bronze == self.silver + self.quarantine + self.duplicates_removed
 
 
-def accounting(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> Accounting:
+def accounting(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> MedallionAccounting:
     """Each layer counted by an independent query; duplicates = valid bronze rows - distinct valid keys."""
     bronze = with_reasons(spark.read.format("delta").load(lake.table("bronze", ds)), ds.rules)
     valid = bronze.filter(F.col("reason").isNull()).select(*ds.columns(bronze))
@@ -106,7 +113,7 @@ def accounting(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> Accounting:
         path = lake.table(layer, ds)
         return spark.read.format("delta").load(path).count() if DeltaTable.isDeltaTable(spark, path) else 0
 
-    return Accounting(rows("bronze"), rows("silver"), rows("quarantine"), counts["rows"] - counts["keys"])
+    return MedallionAccounting(rows("bronze"), rows("silver"), rows("quarantine"), counts["rows"] - counts["keys"])
 
 
 def runs_table(runs: dict, step: object, datasets: tuple[DatasetSpec, ...]) -> pd.DataFrame:

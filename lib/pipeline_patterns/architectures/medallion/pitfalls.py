@@ -19,7 +19,9 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from pipeline_patterns.architectures.medallion import DatasetSpec, Lake, keep_latest, row_hash
+from pipeline_patterns.architectures.medallion.datasets import DatasetSpec
+from pipeline_patterns.architectures.medallion.lake import Lake
+from pipeline_patterns.architectures.medallion.silver import keep_latest, row_hash
 
 
 def plain_read_commit_version(spark: SparkSession, bronze: str) -> AnalysisException | None:

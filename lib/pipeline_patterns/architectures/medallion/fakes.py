@@ -12,7 +12,7 @@ Three deliveries, the way a source sends them (JSON lines, one file per dataset)
    February flights held back.
 
 Every main file carries injected bad rows, each breaking exactly one rule of
-:mod:`~pipeline_patterns.architectures.medallion_rules`; ``injected`` counts them per
+:mod:`~pipeline_patterns.architectures.medallion.rules`; ``injected`` counts them per
 rule. The same ``seed`` gives the same files, byte for byte.
 """
 

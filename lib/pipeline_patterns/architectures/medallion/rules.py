@@ -19,22 +19,21 @@ inside one file are identical (true of the generated files).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import TypeVar
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from pipeline_patterns.datagen import EVENT_TYPES
+
 T = TypeVar("T")
 
-EVENT_TYPES = ("view", "click", "purchase")
 TS_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSX"  # the generator's ISO-8601 UTC, milliseconds
 TS_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 DELAY_RANGE = (-120, 1440)  # minutes: two hours early to one day late
@@ -221,25 +220,3 @@ def reference(ingestions: list[list[tuple[str, tuple[dict, ...]]]], rules: tuple
                     best[k] = (rank, record)
     silver = {k: record for k, (_, record) in best.items()}
     return Reference(rows, rejects, valid - len(silver), silver)
-
-
-def rewritten_partitions(before: dict[str, frozenset[str]], after: dict[str, frozenset[str]]) -> set[str]:
-    """Partitions whose data files changed (added, removed or replaced) between two snapshots."""
-    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-
-
-# --- the processed-version state: one small JSON file in the lake ---------------------------
-
-def read_state(path: Path, consumer: str) -> int:
-    """The last source version ``consumer`` has processed, -1 before its first run."""
-    return json.loads(path.read_text()).get(consumer, -1) if path.exists() else -1
-
-
-def write_state(path: Path, consumer: str, version: int) -> None:
-    """Record ``version`` for ``consumer``; atomic (write a temporary file, then rename)."""
-    state = json.loads(path.read_text()) if path.exists() else {}
-    state[consumer] = version
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
-    os.replace(tmp, path)
