@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "notebooks/")
+NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "tests/seeds", "notebooks/")
 _started_by_tests = False
 
 
