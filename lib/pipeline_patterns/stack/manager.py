@@ -15,7 +15,7 @@ from pipeline_patterns.config import Settings, SettingsError, get_settings
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
-from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, State, group_members, signal_service, tail
+from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, ProcessState, group_members, signal_service, tail
 from pipeline_patterns.stack.services import Context, KafkaNode, Layout, Service, is_transient, services_for
 
 READY_DEADLINE_S = 180.0
@@ -158,9 +158,9 @@ class Stack:
         timings: dict[str, float] = {}
         for service in services:
             state = self.pids.state(service.name)
-            if state is State.RUNNING:
+            if state is ProcessState.RUNNING:
                 continue
-            if state is State.PAUSED:
+            if state is ProcessState.PAUSED:
                 paused = self.pids.read(service.name)
                 assert paused is not None  # PAUSED: its pid file names a stopped process
                 signal_service(paused, signal.SIGCONT)
@@ -184,7 +184,7 @@ class Stack:
         t0 = started.get(service.name, time.monotonic())
 
         def attempt() -> None:
-            if self.pids.state(service.name) is State.CRASHED:
+            if self.pids.state(service.name) is ProcessState.CRASHED:
                 record = self.pids.read(service.name)
                 assert record is not None  # CRASHED: its pid file names a process that is gone
                 raise StackError(f"{service.name} exited while starting. Last lines of {record.log}:\n"
@@ -211,7 +211,8 @@ class Stack:
 
     # -- down / status -------------------------------------------------------------
     def _any_alive(self, layout: Layout) -> bool:
-        return any(self.pids.state(s.name) in (State.RUNNING, State.PAUSED) for s in self.services(layout))
+        alive = (ProcessState.RUNNING, ProcessState.PAUSED)
+        return any(self.pids.state(s.name) in alive for s in self.services(layout))
 
     def down(self) -> list[str]:
         """Stop every process the kit started, newest first. Returns the names stopped.
@@ -255,10 +256,10 @@ class Stack:
             record = self.pids.read(service.name)
             state = self.pids.state(service.name)
             note = None
-            if state in (State.STOPPED, State.CRASHED):
+            if state in (ProcessState.STOPPED, ProcessState.CRASHED):
                 stray = next((s for s in strays if s[0].name == service.name), None)
                 if stray is not None:
-                    state, record = State.UNRECORDED, stray[2]
+                    state, record = ProcessState.UNRECORDED, stray[2]
                     note = f"{self.describe_stray(*stray)}; `make down` stops it"
             rows.append({
                 "service": service.name,
@@ -266,7 +267,8 @@ class Stack:
                 "pid": record.pid if record else None,
                 "ports": [port for port, _ in service.ports],
                 "listening": [not preflight.port_is_free(port) for port, _ in service.ports],
-                "rss_mb": self._rss_mb(record) if state in (State.RUNNING, State.PAUSED, State.UNRECORDED) else None,
+                "rss_mb": self._rss_mb(record) if state in (ProcessState.RUNNING, ProcessState.PAUSED,
+                                                            ProcessState.UNRECORDED) else None,
                 "log": record.log if record else None,
                 "note": note,
             })
