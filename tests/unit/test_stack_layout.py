@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from pipeline_patterns.config import Settings
-from pipeline_patterns.stack.services import Connect, Context, KafkaNode, Layout, Postgres, is_transient, services_for
+from pipeline_patterns.stack.connect_service import Connect
+from pipeline_patterns.stack.kafka_service import KafkaNode
+from pipeline_patterns.stack.layout import Context, Layout
+from pipeline_patterns.stack.postgres_service import Postgres
+from pipeline_patterns.stack.readiness import is_transient
+from pipeline_patterns.stack.services import services_for
 
 
 def ctx(brokers: int = 1, spark: bool = False) -> Context:
@@ -70,7 +75,7 @@ def test_readiness_retries_connection_errors_but_not_bugs():
 
 
 def test_postgres_files_leave_a_private_checkout(tmp_path, monkeypatch):
-    from pipeline_patterns.stack import services
+    from pipeline_patterns.stack import postgres_service as services
 
     private = tmp_path / "private"
     (private / "kit" / "var").mkdir(parents=True)

@@ -15,8 +15,12 @@ from pipeline_patterns.config import Settings, SettingsError, get_settings
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
+from pipeline_patterns.stack.kafka_service import KafkaNode
+from pipeline_patterns.stack.layout import Context, Layout
 from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, ProcessState, group_members, signal_service, tail
-from pipeline_patterns.stack.services import Context, KafkaNode, Layout, Service, is_transient, services_for
+from pipeline_patterns.stack.readiness import is_transient
+from pipeline_patterns.stack.service import Service
+from pipeline_patterns.stack.services import services_for
 
 READY_DEADLINE_S = 180.0
 
