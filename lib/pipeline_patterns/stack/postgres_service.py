@@ -166,7 +166,7 @@ class Postgres(Service):
     def check_ready(self, ctx: Context) -> None:
         s = ctx.settings
         # Explicit options override the caller's PGOPTIONS/PGSSLMODE/... (libpq reads them).
-        with psycopg.connect(host="127.0.0.1", port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
+        with psycopg.connect(host=s.pghost, port=s.pgport, dbname=s.pgdatabase, user=s.pguser,
                              password=s.pg_password(), connect_timeout=5, options="",
                              sslmode="prefer", target_session_attrs="any") as conn:
             wal_level = one_row(conn.execute("SHOW wal_level"))[0]
