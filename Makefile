@@ -9,7 +9,7 @@ PYTEST := $(PY) -m pytest
 LOCK_PYTHON ?= python3.11
 PIP_INSTALL = $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full lab lint lock clean-data
+.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full test-seeds lab lint lock clean-data
 
 # The venv, installed from pyproject.toml with the versions in constraints.txt (`make lock`).
 # .installed is the full `.[dev]` install; the unit tests and the linters need only their extra.
@@ -56,6 +56,9 @@ test-notebooks: setup
 
 test-reliability: setup
 	$(PYTEST) tests/reliability
+
+test-seeds: setup ## every seed-dependent lesson (04-12) again with seeds 7 and 13 (not in `make test`)
+	$(PYTEST) tests/seeds
 
 test-reliability-full: setup ## the reliability suite at full size (100,000 events, 10 kills)
 	$(PYTEST) tests/reliability --full -s

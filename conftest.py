@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "notebooks/")
+NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "tests/seeds", "notebooks/")
 _started_by_tests = False
 
 
@@ -31,10 +31,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not needs:
         return
     from pipeline_patterns.stack import Stack
-    from pipeline_patterns.stack.processes import State
+    from pipeline_patterns.stack.processes import ProcessState
 
     stack = Stack()
-    was_running = all(row["state"] == State.RUNNING.value for row in stack.status())
+    was_running = all(row["state"] == ProcessState.RUNNING.value for row in stack.status())
     layout = stack.saved_layout()
     if layout:  # keep the layout a user (or an earlier test) chose; tests that need another switch
         stack.up(brokers=layout.brokers, spark_cluster=layout.spark_cluster)

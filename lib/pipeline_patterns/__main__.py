@@ -1,3 +1,6 @@
+"""``python -m pipeline_patterns``: the kit's command line (see :mod:`pipeline_patterns.cli`)."""
+
 from pipeline_patterns.cli import app
 
-app(prog_name="python -m pipeline_patterns")
+if __name__ == "__main__":
+    app(prog_name="python -m pipeline_patterns")

@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline_patterns.config import PROJECT_DIR, versions
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
-from pipeline_patterns.stack.services import JARS_DIR
+from pipeline_patterns.stack.jvm import JARS_DIR
 
 MAVEN_DIR = PROJECT_DIR / "stack" / "maven"
 KERNEL_NAME = "pipeline-patterns"

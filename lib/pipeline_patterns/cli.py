@@ -36,7 +36,8 @@ def stack() -> None:
 @stack.command()
 @click.option("--brokers", type=click.Choice(["1", "3"]), default="1", show_default=True,
               help="1, or 3 for a three-node KRaft cluster on this host.")
-@click.option("--spark-cluster", is_flag=True, help="Also start a Spark master + worker (127.0.0.1:7077).")
+@click.option("--spark-cluster", is_flag=True,
+              help="Also start a Spark master + worker (127.0.0.1:SPARK_MASTER_PORT, 7077).")
 def up(brokers: str, spark_cluster: bool) -> None:
     """Start the stack (a no-op for what already runs) and wait until it answers."""
     from pipeline_patterns.stack import Stack

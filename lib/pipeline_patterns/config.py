@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     connect_pghost: str | None = Field(None, alias="CONNECT_PGHOST")
     """PostgreSQL's host as Kafka Connect sees it (``postgres`` in compose); default PGHOST."""
     spark_master: str = Field("local[*]", alias="SPARK_MASTER")
+    spark_master_port: int = Field(7077, alias="SPARK_MASTER_PORT")
+    """Port of the kit's Spark standalone master (``stack up --spark-cluster``); Spark's own name."""
+    spark_master_webui_port: int = Field(8080, alias="SPARK_MASTER_WEBUI_PORT")
+    """Port of that master's web UI and JSON status (its readiness check)."""
+    spark_worker_webui_port: int = Field(8081, alias="SPARK_WORKER_WEBUI_PORT")
+    """Port of the kit's Spark worker's web UI."""
     lake_dir: Path = Field(Path("data/lake"), alias="LAKE_DIR")
     stack_dir: Path = Field(Path("var"), alias="STACK_STATE_DIR")
     """Data, logs and pid files of the native stack (git-ignored)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline_patterns.poll import wait_until
+from pipeline_patterns.stack.processes import start_process, tail
 
 CRASH_ENV = "PIPELINE_PATTERNS_CRASH_AT"
 _reached: Counter[str] = Counter()
@@ -75,11 +76,8 @@ class ProcessorRun:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             out.write(f"--- start {self.starts + 1}: {' '.join(self.cmd)}\n".encode())
-            out.flush()
-            self._proc = subprocess.Popen(
-                list(self.cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env, **(extra_env or {})}, start_new_session=True,
-            )
+        # Its own session (a kill of its group takes a Spark driver's JVM too), output appended to the log.
+        self._proc = start_process(list(self.cmd), self.log, env={**self.env, **(extra_env or {})})
         self.starts += 1
 
     @property
@@ -140,14 +138,7 @@ class ProcessorRun:
             self.kills += 1  # an injected crash_point
             return
         if code != 0:
-            raise ProcessorFailed(f"processor exited with {code}; end of {self.log}:\n{_tail(self.log)}")
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+            raise ProcessorFailed(f"processor exited with {code}; end of {self.log}:\n{tail(self.log, 25)}")
 
 
 def module_command(module: str, *args: str) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline_patterns.config import Settings, get_settings
 from pipeline_patterns.stack import preflight
-from pipeline_patterns.stack.services import JARS_DIR
+from pipeline_patterns.stack.jvm import JARS_DIR
 
 # Small-machine defaults: 2 cores and a laptop's memory. Callers override any of them.
 # Measured on the 2-core machine (lesson 04's stepped query, same run): a Delta snapshot

@@ -59,3 +59,15 @@ def test_env_example_holds_no_password(tmp_path):
     from dotenv import dotenv_values
 
     assert dotenv_values(PROJECT_DIR / ".env.example")["PGPASSWORD"] == ""
+
+
+def test_spark_cluster_ports_default_to_the_kit_contract_and_follow_the_environment(monkeypatch):
+    for name in ("SPARK_MASTER_PORT", "SPARK_MASTER_WEBUI_PORT", "SPARK_WORKER_WEBUI_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings(_env_file=None)
+    assert (s.spark_master_port, s.spark_master_webui_port, s.spark_worker_webui_port) == (7077, 8080, 8081)
+    monkeypatch.setenv("SPARK_MASTER_PORT", "17077")
+    monkeypatch.setenv("SPARK_MASTER_WEBUI_PORT", "18080")
+    monkeypatch.setenv("SPARK_WORKER_WEBUI_PORT", "18081")
+    s = Settings(_env_file=None)
+    assert (s.spark_master_port, s.spark_master_webui_port, s.spark_worker_webui_port) == (17077, 18080, 18081)

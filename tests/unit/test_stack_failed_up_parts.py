@@ -10,17 +10,11 @@ import stat
 
 from pipeline_patterns.bootstrap import ensure_env_file, with_password
 from pipeline_patterns.config import Settings
-from pipeline_patterns.stack.services import (
-    Connect,
-    Context,
-    KafkaNode,
-    Layout,
-    Postgres,
-    SparkMaster,
-    SparkWorker,
-    cluster_id_from,
-    without_libpq_env,
-)
+from pipeline_patterns.stack.connect_service import Connect
+from pipeline_patterns.stack.kafka_service import KafkaNode, cluster_id_from
+from pipeline_patterns.stack.layout import Context, Layout
+from pipeline_patterns.stack.postgres_service import Postgres, without_libpq_env
+from pipeline_patterns.stack.spark_service import SparkMaster, SparkWorker
 
 
 def ctx(var: str, brokers: int = 1) -> Context:

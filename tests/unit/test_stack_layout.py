@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+
+import pytest
+
 from pipeline_patterns.config import Settings
-from pipeline_patterns.stack.services import Connect, Context, KafkaNode, Layout, Postgres, is_transient, services_for
+from pipeline_patterns.stack import postgres_service, preflight, spark_service
+from pipeline_patterns.stack.connect_service import Connect
+from pipeline_patterns.stack.errors import StackError
+from pipeline_patterns.stack.kafka_service import KafkaNode
+from pipeline_patterns.stack.layout import Context, Layout
+from pipeline_patterns.stack.postgres_service import Postgres
+from pipeline_patterns.stack.readiness import is_transient
+from pipeline_patterns.stack.services import services_for
+from pipeline_patterns.stack.spark_service import SparkMaster, SparkWorker
 
 
 def ctx(brokers: int = 1, spark: bool = False) -> Context:
@@ -70,7 +82,7 @@ def test_readiness_retries_connection_errors_but_not_bugs():
 
 
 def test_postgres_files_leave_a_private_checkout(tmp_path, monkeypatch):
-    from pipeline_patterns.stack import services
+    from pipeline_patterns.stack import postgres_service as services
 
     private = tmp_path / "private"
     (private / "kit" / "var").mkdir(parents=True)
@@ -88,3 +100,73 @@ def test_postgres_files_leave_a_private_checkout(tmp_path, monkeypatch):
     else:
         assert base == private / "kit" / "var" / "postgres"
     private.chmod(0o755)
+
+
+def test_spark_ports_follow_the_settings(monkeypatch):
+    c = ctx(spark=True)
+    assert SparkMaster(c).ports == [(7077, "SPARK_MASTER_PORT"), (8080, "SPARK_MASTER_WEBUI_PORT")]
+    assert SparkWorker(c).ports == [(8081, "SPARK_WORKER_WEBUI_PORT")]
+    monkeypatch.setenv("SPARK_MASTER_PORT", "17077")
+    monkeypatch.setenv("SPARK_MASTER_WEBUI_PORT", "18080")
+    monkeypatch.setenv("SPARK_WORKER_WEBUI_PORT", "18081")
+    c = ctx(spark=True)
+    assert SparkMaster(c).ports == [(17077, "SPARK_MASTER_PORT"), (18080, "SPARK_MASTER_WEBUI_PORT")]
+    assert SparkWorker(c).ports == [(18081, "SPARK_WORKER_WEBUI_PORT")]
+
+
+def test_spark_processes_and_readiness_use_the_configured_ports(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARK_MASTER_PORT", "17077")
+    monkeypatch.setenv("SPARK_MASTER_WEBUI_PORT", "18080")
+    monkeypatch.setenv("SPARK_WORKER_WEBUI_PORT", "18081")
+    monkeypatch.setenv("STACK_STATE_DIR", str(tmp_path))
+    c = ctx(spark=True)
+    started, asked = [], []
+    monkeypatch.setattr(spark_service, "spawn", lambda cmd, log, env=None: started.append(cmd))
+
+    class Answer:
+        def raise_for_status(self) -> None:
+            return None
+
+        def json(self) -> dict:
+            return {"workers": [{"state": "ALIVE"}]}
+
+    monkeypatch.setattr(spark_service.requests, "get", lambda url, timeout: asked.append(url) or Answer())
+    master, worker = spark_service.SparkMaster(c), spark_service.SparkWorker(c)
+    master.start(c)
+    worker.start(c)
+    master.check_ready(c)
+    worker.check_ready(c)
+    assert started[0][-4:] == ["--port", "17077", "--webui-port", "18080"]
+    assert started[1][started[1].index("--webui-port") + 1] == "18081"
+    assert started[1][-1] == "spark://127.0.0.1:17077"
+    assert asked == ["http://127.0.0.1:18080/json/"] * 2
+
+
+def test_postgres_readiness_connects_to_pghost(monkeypatch):
+    monkeypatch.setenv("PGHOST", "localhost")
+    monkeypatch.setenv("PGPASSWORD", "x")
+    c = Context(Settings(_env_file=None), Layout())
+    seen = {}
+
+    def connect(**kwargs):
+        seen.update(kwargs)
+        raise ConnectionRefusedError("not started")
+
+    monkeypatch.setattr(postgres_service.psycopg, "connect", connect)
+    with pytest.raises(ConnectionRefusedError):
+        Postgres(c).check_ready(c)
+    assert (seen["host"], seen["port"]) == ("localhost", 5432)
+
+
+def test_a_taken_spark_port_names_the_setting_that_moves_it(monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        monkeypatch.setenv("SPARK_MASTER_PORT", str(port))
+        c = ctx(spark=True)
+        (taken, setting), _ = SparkMaster(c).ports
+        with pytest.raises(StackError) as caught:
+            preflight.check_port_free(taken, "spark-master", setting)
+    assert f"Port {port} is needed by spark-master" in str(caught.value)
+    assert "move the kit's spark-master with SPARK_MASTER_PORT in .env" in str(caught.value)

@@ -1,24 +1,29 @@
-"""``Stack``: up, down, status and the fault controls (kill, pause, resume)."""
+"""``Stack``: up, down, status and the fault controls (kill, pause, resume).
+
+Guarantees: a failed ``up`` stops every process it started before raising; ``down``
+stops every process the kit started (recorded or stray) and leaves no listener.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 
 import psutil
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from pipeline_patterns.config import Settings, SettingsError, get_settings
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
-from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, State, group_members, signal_service, tail
-from pipeline_patterns.stack.services import Context, KafkaNode, Layout, Service, is_transient, services_for
-
-READY_DEADLINE_S = 180.0
+from pipeline_patterns.stack.kafka_service import KafkaNode
+from pipeline_patterns.stack.layout import Context, Layout
+from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, ProcessState, group_members, signal_service
+from pipeline_patterns.stack.service import Service
+from pipeline_patterns.stack.services import services_for
+from pipeline_patterns.stack.startup import start_in_order
+from pipeline_patterns.stack.strays import Stray, describe_stray, find_strays
 
 
 class Stack:
@@ -56,42 +61,15 @@ class Stack:
         return chosen
 
     # -- processes of this checkout without a record ----------------------------------
-    def strays(self) -> list[tuple[Service, Context, ProcessRecord]]:
+    def strays(self) -> list[Stray]:
         """Live processes of this checkout's stack (its paths on their command line) with no record.
 
         An ``up`` that failed before writing a record, or a deleted ``var/pids``, leaves
         them; ``status`` reports them and ``down`` stops them. Every layout is searched,
         in start order, since the saved layout may be gone too.
         """
-        candidates: list[tuple[Service, Context]] = []
-        for layout in (self.saved_layout() or Layout(), Layout(1, True), Layout(3, True)):
-            ctx = self.context(layout)
-            candidates += [(s, ctx) for s in services_for(ctx)]
-        recorded = set()
-        for service, _ in candidates:
-            record = self.pids.read(service.name)
-            if record is not None and record.process() is not None:
-                recorded.add(record.pid)
-        found: list[tuple[Service, Context, ProcessRecord]] = []
-        seen: set[int] = set()
-        for proc in psutil.process_iter(["pid", "cmdline", "create_time", "status"]):
-            info = proc.info
-            if info["pid"] in recorded or info["status"] == psutil.STATUS_ZOMBIE or not info["cmdline"]:
-                continue
-            for service, ctx in candidates:
-                if info["pid"] not in seen and service.owns(ctx, info["cmdline"]):
-                    seen.add(info["pid"])
-                    found.append((service, ctx, ProcessRecord(pid=info["pid"], create_time=info["create_time"],
-                                                              log=str(ctx.log(service.name)))))
-        order = {id(s): i for i, (s, _) in enumerate(candidates)}
-        return sorted(found, key=lambda item: order[id(item[0])])
-
-    @staticmethod
-    def describe_stray(service: Service, ctx: Context, record: ProcessRecord) -> str:
-        signature = service.signature(ctx)
-        assert signature is not None  # strays are found by their signature
-        path = signature[1]
-        return f"{service.name} pid {record.pid} runs on this checkout's {path} without a record"
+        layouts = (self.saved_layout() or Layout(), Layout(1, True), Layout(3, True))
+        return find_strays(self.pids, [self.context(layout) for layout in layouts])
 
     # -- up -----------------------------------------------------------------------
     def up(self, brokers: int = 1, spark_cluster: bool = False) -> dict[str, float]:
@@ -108,7 +86,7 @@ class Stack:
         if strays:
             raise StackError(
                 "Expected no process of this checkout's stack without a record; found: "
-                + "; ".join(self.describe_stray(*s) for s in strays)
+                + "; ".join(describe_stray(*s) for s in strays)
                 + ". An earlier `up` probably failed half-way. Run `make down` "
                 "(`python -m pipeline_patterns stack down`), which stops them, then `make up`."
             )
@@ -129,7 +107,7 @@ class Stack:
 
         started: dict[str, float] = {}
         try:
-            return self._start(ctx, services, started)
+            return start_in_order(ctx, services, self.pids, started, self.echo)
         except BaseException as exc:
             stopped = self._stop_started(ctx, services, started)
             if isinstance(exc, StackError):
@@ -154,64 +132,10 @@ class Stack:
             service.stop(stray_ctx, record)
         return stopped
 
-    def _start(self, ctx: Context, services: list[Service], started: dict[str, float]) -> dict[str, float]:
-        timings: dict[str, float] = {}
-        for service in services:
-            state = self.pids.state(service.name)
-            if state is State.RUNNING:
-                continue
-            if state is State.PAUSED:
-                paused = self.pids.read(service.name)
-                assert paused is not None  # PAUSED: its pid file names a stopped process
-                signal_service(paused, signal.SIGCONT)
-                continue
-            for port, setting in service.ports:
-                preflight.check_port_free(port, service.name, setting)
-            started[service.name] = time.monotonic()
-            self.pids.write(service.name, service.start(ctx))
-            if not isinstance(service, KafkaNode):
-                self._wait_ready(service, ctx, started, timings)
-            elif service.node == ctx.layout.brokers:  # brokers register once all are up
-                for node in (s for s in services if isinstance(s, KafkaNode)):
-                    self._wait_ready(node, ctx, started, timings)
-        for service in services:
-            if service.name not in timings:
-                self._wait_ready(service, ctx, {}, timings)
-        return timings
-
-    def _wait_ready(self, service: Service, ctx: Context, started: dict[str, float],
-                    timings: dict[str, float]) -> None:
-        t0 = started.get(service.name, time.monotonic())
-
-        def attempt() -> None:
-            if self.pids.state(service.name) is State.CRASHED:
-                record = self.pids.read(service.name)
-                assert record is not None  # CRASHED: its pid file names a process that is gone
-                raise StackError(f"{service.name} exited while starting. Last lines of {record.log}:\n"
-                                 f"{tail(record.log)}")
-            service.check_ready(ctx)
-
-        try:
-            for attempt_ctx in Retrying(stop=stop_after_delay(READY_DEADLINE_S), wait=wait_fixed(0.5),
-                                        retry=retry_if_exception(is_transient), reraise=True):
-                with attempt_ctx:
-                    attempt()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            record = self.pids.read(service.name)
-            raise StackError(
-                f"{service.name} did not become ready within {READY_DEADLINE_S:.0f}s "
-                f"(last error: {exc}). Last lines of {record.log if record else 'its log'}:\n"
-                f"{tail(record.log) if record else ''}"
-            ) from exc
-        timings[service.name] = round(time.monotonic() - t0, 1) if service.name in started else 0.0
-        if service.name in started:
-            self.echo(f"{service.name:<13} ready in {timings[service.name]:>5.1f}s")
-
     # -- down / status -------------------------------------------------------------
     def _any_alive(self, layout: Layout) -> bool:
-        return any(self.pids.state(s.name) in (State.RUNNING, State.PAUSED) for s in self.services(layout))
+        alive = (ProcessState.RUNNING, ProcessState.PAUSED)
+        return any(self.pids.state(s.name) in alive for s in self.services(layout))
 
     def down(self) -> list[str]:
         """Stop every process the kit started, newest first. Returns the names stopped.
@@ -230,7 +154,7 @@ class Stack:
                 stopped.append(service.name)
             self.pids.remove(service.name)
         for service, stray_ctx, record in reversed(self.strays()):
-            self.echo(f"{self.describe_stray(service, stray_ctx, record)}: stopping it")
+            self.echo(f"{describe_stray(service, stray_ctx, record)}: stopping it")
             service.stop(stray_ctx, record)
             if service.name not in stopped:
                 stopped.append(service.name)
@@ -255,18 +179,19 @@ class Stack:
             record = self.pids.read(service.name)
             state = self.pids.state(service.name)
             note = None
-            if state in (State.STOPPED, State.CRASHED):
+            if state in (ProcessState.STOPPED, ProcessState.CRASHED):
                 stray = next((s for s in strays if s[0].name == service.name), None)
                 if stray is not None:
-                    state, record = State.UNRECORDED, stray[2]
-                    note = f"{self.describe_stray(*stray)}; `make down` stops it"
+                    state, record = ProcessState.UNRECORDED, stray[2]
+                    note = f"{describe_stray(*stray)}; `make down` stops it"
             rows.append({
                 "service": service.name,
                 "state": state.value,
                 "pid": record.pid if record else None,
                 "ports": [port for port, _ in service.ports],
                 "listening": [not preflight.port_is_free(port) for port, _ in service.ports],
-                "rss_mb": self._rss_mb(record) if state in (State.RUNNING, State.PAUSED, State.UNRECORDED) else None,
+                "rss_mb": self._rss_mb(record) if state in (ProcessState.RUNNING, ProcessState.PAUSED,
+                                                            ProcessState.UNRECORDED) else None,
                 "log": record.log if record else None,
                 "note": note,
             })

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 
-class State(StrEnum):
+class ProcessState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     CRASHED = "crashed"
@@ -68,14 +68,14 @@ class PidFiles:
     def remove(self, service: str) -> None:
         self.path(service).unlink(missing_ok=True)
 
-    def state(self, service: str) -> State:
+    def state(self, service: str) -> ProcessState:
         record = self.read(service)
         if record is None:
-            return State.STOPPED
+            return ProcessState.STOPPED
         proc = record.process()
         if proc is None:
-            return State.CRASHED
-        return State.PAUSED if proc.status() == psutil.STATUS_STOPPED else State.RUNNING
+            return ProcessState.CRASHED
+        return ProcessState.PAUSED if proc.status() == psutil.STATUS_STOPPED else ProcessState.RUNNING
 
 
 def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,

@@ -84,8 +84,8 @@ def java_client_placement(topic: str, keys: Iterable[str], settings: Settings | 
     Returns, per key, the set of partitions the broker holds its records in (one element when
     placement is deterministic). Uses the broker's own jars (``stack/jars/kafka``) and Java.
     """
+    from pipeline_patterns.stack.jvm import CONF_DIR, JARS_DIR
     from pipeline_patterns.stack.preflight import java_executable
-    from pipeline_patterns.stack.services import CONF_DIR, JARS_DIR
 
     settings = settings or get_settings()
     lines = "".join(f"{key}\t{i}\n" for i, key in enumerate(keys))
