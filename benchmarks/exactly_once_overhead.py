@@ -60,7 +60,8 @@ def confluent_run(input_topic: str, output_topic: str, group_id: str, mode: str,
     """
     from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-    from pipeline_patterns.exactly_once.kafka_transactions import SOURCE_HEADER, source_position, transform
+    from pipeline_patterns.exactly_once.kafka_transactions import transform
+    from pipeline_patterns.kafka_client import SOURCE_HEADER, source_position
 
     transactional = mode == "transactional"
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,

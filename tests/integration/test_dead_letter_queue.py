@@ -74,7 +74,7 @@ def test_mixed_input_is_accounted_exactly(processed_run):
     assert (run.stats.consumed, run.stats.processed, run.stats.dead_lettered) == (448, 387, expected)
     flaky = sum(1 for s in run.samples if s.kind == "valid" and run.service.planned_failures(s.key.decode()) in (1, 2))
     assert run.stats.retried == flaky == 18
-    assert dlq_audit.committed_offsets(run.topics.group) == {p: end for p, end in run.stats.end_offsets.items()}
+    assert kafka_client.committed_offsets(run.topics.group) == {p: end for p, end in run.stats.end_offsets.items()}
 
 
 def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
@@ -88,7 +88,7 @@ def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
         source = values["source"]
         sample = run.placed[source]
         assert (record.value, record.key) == (sample.value, sample.key)  # unchanged, byte for byte
-        topic, partition, offset = dlq.parse_position(source)
+        topic, partition, offset = kafka_client.parse_source_position(source)
         assert values["source_topic"].decode() == topic == run.topics.input
         assert (int(values["source_partition"]), int(values["source_offset"])) == (partition, offset)
         reason = values["reason"].decode()
@@ -116,8 +116,10 @@ def test_a_crash_between_the_dlq_send_and_the_commit_loses_nothing(unique, tmp_p
     assert run.wait(timeout_s=120) == -signal.SIGKILL
     # Everything below the committed offsets is already in the output or the DLQ (acknowledged first);
     # the crashed batch is above them.
-    committed = dlq_audit.committed_offsets(t.group)
-    below = {pos for pos in placed if dlq.parse_position(pos)[2] < committed.get(dlq.parse_position(pos)[1], 0)}
+    committed = kafka_client.committed_offsets(t.group)
+    below = {pos for pos in placed
+             if kafka_client.parse_source_position(pos)[2]
+             < committed.get(kafka_client.parse_source_position(pos)[1], 0)}
     written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
         set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
     assert 0 < len(below) < len(placed) and below <= written
@@ -136,8 +138,10 @@ def test_committing_before_the_acks_loses_what_was_in_flight(unique, tmp_path):
     run = processor(t, tmp_path, commit_before_ack=True, linger_ms=200)
     run.start({CRASH_ENV: "after-commit-before-ack:2"})
     run.wait(timeout_s=120)
-    committed = dlq_audit.committed_offsets(t.group)
-    below = {pos for pos in placed if dlq.parse_position(pos)[2] < committed.get(dlq.parse_position(pos)[1], 0)}
+    committed = kafka_client.committed_offsets(t.group)
+    below = {pos for pos in placed
+             if kafka_client.parse_source_position(pos)[2]
+             < committed.get(kafka_client.parse_source_position(pos)[1], 0)}
     written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
         set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
     assert len(below - written) > 0  # committed as done, written nowhere
@@ -181,7 +185,7 @@ def test_redrive_replays_fixed_records_once_and_a_rerun_sends_nothing(unique):
     assert acc.balanced and acc.consumed == 465 and acc.processed == 387 + 17
     lineage = [dlq.header(r.headers, "redriven_from") for r in kafka_client.read_all(t.output)]
     assert sorted(m for m in lineage if m) == sorted(replayed)
-    assert dlq_audit.committed_offsets(t.group) == {tp.partition: end for tp, end in
+    assert kafka_client.committed_offsets(t.group) == {tp.partition: end for tp, end in
                                           _end_offsets(t.input).items()}
 
 

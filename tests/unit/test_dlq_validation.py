@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline_patterns import kafka_client
 from pipeline_patterns.errors import dlq, orders
 from pipeline_patterns.errors.orders import InvalidRecord
 
@@ -135,7 +136,7 @@ def test_dlq_headers_are_a_list_of_str_bytes_tuples_with_an_aware_utc_timestamp(
     values = dict(headers)
     assert values["error_type"] == b"InvalidRecord" and values["error_message"] == b"quantity: expected int"
     assert (values["source_topic"], values["source_partition"], values["source_offset"]) == (b"orders", b"2", b"41")
-    assert dlq.parse_position(values["source"]) == ("orders", 2, 41)
+    assert kafka_client.parse_source_position(values["source"]) == ("orders", 2, 41)
     failed_at = datetime.fromisoformat(values["failed_at"].decode())
     assert failed_at == FIXED_NOW and failed_at.utcoffset() == timedelta(0)
 

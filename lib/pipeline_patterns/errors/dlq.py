@@ -47,7 +47,8 @@ from pipeline_patterns.faults import crash_point
 
 DEPENDENCY_TIMEOUT = "dependency_timeout"
 REASONS = (*orders.TERMINAL_REASONS, DEPENDENCY_TIMEOUT)
-SOURCE, RETRY_COUNT, REDRIVEN_FROM = "source", "retry_count", "redriven_from"
+SOURCE = kafka_client.SOURCE_HEADER
+RETRY_COUNT, REDRIVEN_FROM = "retry_count", "redriven_from"
 DLQ_HEADER_NAMES = ("reason", "error_type", "error_message", "source_topic", "source_partition", "source_offset",
                     SOURCE, RETRY_COUNT, "failed_at")
 Headers = list[tuple[str, bytes]]
@@ -59,16 +60,6 @@ def utc_now() -> datetime:
 
 
 # --- headers ----------------------------------------------------------------------------
-
-def position(topic: str, partition: int, offset: int) -> bytes:
-    """An input position as a header value: ``b"topic:partition:offset"``."""
-    return f"{topic}:{partition}:{offset}".encode()
-
-
-def parse_position(value: bytes) -> tuple[str, int, int]:
-    topic, partition, offset = value.decode().rsplit(":", 2)
-    return topic, int(partition), int(offset)
-
 
 def header(headers: Headers | None, name: str) -> bytes | None:
     """The last value of header ``name`` (Kafka allows repeats), or None."""
@@ -102,7 +93,7 @@ def dlq_headers(*, reason: str, error: BaseException, topic: str, partition: int
     headers = [("reason", reason.encode()), ("error_type", type(error).__name__.encode()),
                ("error_message", str(error)[:1000].encode()), ("source_topic", topic.encode()),
                ("source_partition", str(partition).encode()), ("source_offset", str(offset).encode()),
-               (SOURCE, position(topic, partition, offset)), (RETRY_COUNT, str(retries).encode()),
+               (SOURCE, kafka_client.source_position(topic, partition, offset)), (RETRY_COUNT, str(retries).encode()),
                ("failed_at", failed_at.astimezone(UTC).isoformat().encode())]
     return headers + ([(REDRIVEN_FROM, redriven_from)] if redriven_from is not None else [])
 
@@ -209,7 +200,7 @@ def decide(record: Any, lookup: Callable[[str], int], policy: RetryPolicy,
         return Outcome(True, record.value, dlq_headers(reason=DEPENDENCY_TIMEOUT, error=exc.error, **where,
                                                        retries=exc.retries, failed_at=now(), redriven_from=redriven),
                        DEPENDENCY_TIMEOUT, exc.retries)
-    headers = [(SOURCE, position(**where)), (RETRY_COUNT, str(retries).encode()), *lineage]
+    headers = [(SOURCE, kafka_client.source_position(**where)), (RETRY_COUNT, str(retries).encode()), *lineage]
     return Outcome(False, orders.transform(order, score), headers, retries=retries)
 
 
@@ -221,7 +212,7 @@ def produce_samples(topic: str, samples: list[orders.Sample]) -> dict[bytes, ord
     try:
         futures = [(producer.send(topic, key=s.key, value=s.value), s) for s in samples]
         producer.flush()
-        return {position(topic, (meta := future.get(timeout=30)).partition, meta.offset): sample
+        return {kafka_client.source_position(topic, (meta := future.get(timeout=30)).partition, meta.offset): sample
                 for future, sample in futures}
     finally:
         producer.close(timeout=10)

@@ -37,7 +37,6 @@ from pipeline_patterns import kafka_client
 from pipeline_patterns.faults import crash_point
 
 MODES = ("transactional", "at-least-once")
-SOURCE_HEADER = "source"
 
 
 def transform(value: bytes) -> bytes:
@@ -47,11 +46,6 @@ def transform(value: bytes) -> bytes:
         "event_id": event["event_id"], "user_id": event["user_id"], "event_type": event["event_type"],
         "revenue_cents": round(float(event["revenue"]) * 100),
     }).encode()
-
-
-def source_position(topic: str, partition: int, offset: int) -> bytes:
-    """The header value naming the input record an output came from (for audits, not dedupe)."""
-    return f"{topic}:{partition}:{offset}".encode()
 
 
 class TooManyAborts(RuntimeError):
@@ -197,7 +191,8 @@ def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, s
                     if record.offset >= end[tp]:
                         break
                     producer.send(cfg.output_topic, key=record.key, value=transform(record.value),
-                                  headers=[(SOURCE_HEADER, source_position(tp.topic, tp.partition, record.offset))])
+                                  headers=[(kafka_client.SOURCE_HEADER,
+                                            kafka_client.source_position(tp.topic, tp.partition, record.offset))])
                     next_offsets[tp] = record.offset + 1  # the *next* offset to read
                     written += 1
         stats.consumed += written
