@@ -42,6 +42,7 @@ from psycopg import sql
 
 from pipeline_patterns import postgres
 from pipeline_patterns.faults import crash_point
+from pipeline_patterns.spark import await_bounded, kafka_stream
 
 COLUMNS = ("event_id", "user_id", "event_type", "revenue_cents", "event_time", "kafka_partition", "kafka_offset")
 KEY = "event_id"
@@ -51,6 +52,7 @@ ARROW_SCHEMA = pa.schema([
     ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
 ])
 BOUND_S = 900
+"""Longer than :data:`pipeline_patterns.spark.BOUND_S`: a restarted query replays a batch first."""
 RESTART_SAFE_CONF = {
     # Spark 4.1's Kafka micro-batch stream throws a NullPointerException in its progress
     # metrics when a restarted query first replays an unfinished batch (SPARK-57438) — the
@@ -213,10 +215,7 @@ def events_stream(spark, topic: str, max_offsets_per_trigger: int):
         T.StructField("event_type", T.StringType()), T.StructField("revenue", T.DoubleType()),
         T.StructField("timestamp", T.StringType()),
     ])
-    raw = (spark.readStream.format("kafka")
-           .option("kafka.bootstrap.servers", _bootstrap())
-           .option("subscribe", topic).option("startingOffsets", "earliest")
-           .option("maxOffsetsPerTrigger", max_offsets_per_trigger).load())
+    raw = kafka_stream(spark, topic, max_offsets_per_trigger)
     event = F.from_json(F.col("value").cast("string"), schema)
     return raw.select(event.alias("e"), "partition", "offset").select(
         F.col("e.event_id").alias("event_id"), F.col("e.user_id").alias("user_id"),
@@ -224,12 +223,6 @@ def events_stream(spark, topic: str, max_offsets_per_trigger: int):
         F.round(F.col("e.revenue") * 100).cast("long").alias("revenue_cents"),
         F.to_timestamp(F.col("e.timestamp")).alias("event_time"),
         F.col("partition").alias("kafka_partition"), F.col("offset").alias("kafka_offset"))
-
-
-def _bootstrap() -> str:
-    from pipeline_patterns.config import get_settings
-
-    return get_settings().kafka_bootstrap_servers
 
 
 def checkpoint_batches(checkpoint: str | Path) -> dict[str, list[int]]:
@@ -328,11 +321,7 @@ def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
     query_started = time.perf_counter()
     query = (events_stream(spark, topic, max_offsets_per_trigger).writeStream.foreachBatch(write)
              .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
-    if not query.awaitTermination(BOUND_S):  # availableNow stops by itself; this is a safety net
-        query.stop()
-        raise TimeoutError(f"the query did not catch up within {BOUND_S} s")
-    if query.exception():
-        raise query.exception()
+    await_bounded(query, f"the query from {topic!r} into {table!r}", BOUND_S)  # availableNow stops by itself
     seconds = time.perf_counter() - query_started
     progress = query.recentProgress
     ran = [p for p in progress if p["numInputRows"] > 0]

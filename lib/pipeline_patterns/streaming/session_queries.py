@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from pipeline_patterns import kafka_client as kafka_helpers
-from pipeline_patterns.config import get_settings
+from pipeline_patterns.spark import kafka_stream
 from pipeline_patterns.streaming.sessions import Click, Session
 
 SCHEMA = "user_id STRING, event_time TIMESTAMP, event_id STRING, value DOUBLE"
@@ -40,9 +40,7 @@ def produce_clicks(topic: str, clicks: list[Click]) -> int:
 
 
 def clicks_stream(spark: SparkSession, topic: str, delay: timedelta) -> DataFrame:
-    raw = (spark.readStream.format("kafka")
-           .option("kafka.bootstrap.servers", get_settings().kafka_bootstrap_servers)
-           .option("subscribe", topic).option("startingOffsets", "earliest").load())
+    raw = kafka_stream(spark, topic)
     clicks = raw.select(F.from_json(F.col("value").cast("string"), SCHEMA).alias("c")).select("c.*")
     return (clicks.withColumn("ts_ms", (F.unix_micros("event_time") / 1000).cast("long"))
             .withWatermark("event_time", f"{int(delay.total_seconds())} seconds"))
