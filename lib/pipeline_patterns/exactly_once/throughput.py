@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from pipeline_patterns import datagen, kafka_client
-from pipeline_patterns.exactly_once.kafka_transactions import ProcessorConfig, run
+from pipeline_patterns.exactly_once.kafka_transactions import ReadProcessWriteConfig, run
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def measure(input_topic: str, mode: str, commit_interval_ms: int, partitions: in
     suffix = uuid.uuid4().hex[:8]
     output = f"eos_bench_out_{suffix}"
     kafka_client.create_topic(output, partitions=partitions)
-    stats = run(ProcessorConfig(input_topic, output, f"eos_bench_{suffix}", mode=mode,
+    stats = run(ReadProcessWriteConfig(input_topic, output, f"eos_bench_{suffix}", mode=mode,
                                 commit_interval_ms=commit_interval_ms))
     return Measurement(mode, commit_interval_ms, stats.committed, stats.seconds, stats.commits)
 
