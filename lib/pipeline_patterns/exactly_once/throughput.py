@@ -16,11 +16,15 @@ from pipeline_patterns.exactly_once.kafka_transactions import ReadProcessWriteCo
 
 @dataclass(frozen=True)
 class Measurement:
+    """One run of a read-process-write processor: records committed, in how long, in how many commits."""
+
     mode: str
     commit_interval_ms: int
     records: int
     seconds: float
     commits: int
+    client: str = "kafka-python"
+    """The Kafka client that ran the loop (``benchmarks/exactly_once_overhead.py`` compares several)."""
 
     @property
     def records_per_s(self) -> float:
