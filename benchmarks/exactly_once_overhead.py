@@ -30,24 +30,14 @@ import statistics
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline_patterns.exactly_once.throughput import Measurement
 
 CLIENTS = ("kafka-python", "kafka-python/py-crc", "confluent-kafka")
 MODES = ("at-least-once", "transactional")
-
-
-@dataclass(frozen=True)
-class Run:
-    client: str
-    mode: str
-    interval_ms: int
-    committed: int
-    commits: int
-    seconds: float
-
-    @property
-    def per_s(self) -> float:
-        return self.committed / self.seconds
 
 
 def confluent_run(input_topic: str, output_topic: str, group_id: str, mode: str, commit_interval_ms: int,
@@ -60,7 +50,8 @@ def confluent_run(input_topic: str, output_topic: str, group_id: str, mode: str,
     """
     from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-    from pipeline_patterns.exactly_once.kafka_transactions import SOURCE_HEADER, source_position, transform
+    from pipeline_patterns.exactly_once.kafka_transactions import transform
+    from pipeline_patterns.kafka_client import SOURCE_HEADER, source_position
 
     transactional = mode == "transactional"
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
@@ -138,16 +129,16 @@ def crc32c_implementation(native: bool):
         default_records.calc_crc32c = saved
 
 
-def one_run(client: str, input_topic: str, mode: str, interval_ms: int, partitions: int = 3) -> Run:
+def one_run(client: str, input_topic: str, mode: str, interval_ms: int, partitions: int = 3) -> Measurement:
     from pipeline_patterns import kafka_client
     from pipeline_patterns.config import get_settings
     from pipeline_patterns.exactly_once.audit import audit_ids, topic_event_ids
-    from pipeline_patterns.exactly_once.throughput import measure
+    from pipeline_patterns.exactly_once.throughput import Measurement, measure
 
     if client.startswith("kafka-python"):
         with crc32c_implementation(native=client == "kafka-python"):
             m = measure(input_topic, mode, interval_ms, partitions)
-        return Run(client, mode, interval_ms, m.records, m.commits, m.seconds)
+        return replace(m, client=client)
     suffix = uuid.uuid4().hex[:8]
     output = f"eos_bench_ck_out_{suffix}"
     kafka_client.create_topic(output, partitions=partitions)
@@ -157,7 +148,7 @@ def one_run(client: str, input_topic: str, mode: str, interval_ms: int, partitio
     audit = audit_ids(topic_event_ids(input_topic), topic_event_ids(output))
     if not audit.exactly_once:
         raise SystemExit(f"confluent-kafka {mode} output is not exactly once: {audit}")
-    return Run(client, mode, interval_ms, committed, commits, seconds)
+    return Measurement(mode, interval_ms, committed, seconds, commits, client=client)
 
 
 def main() -> None:
@@ -187,7 +178,7 @@ def main() -> None:
 
     intervals = tuple(int(i) for i in args.intervals.split(","))
     topic = prepare_input(args.records)
-    runs: list[Run] = []
+    runs: list[Measurement] = []
     for interval in intervals:
         for _ in range(args.rounds):  # interleaved: drift on a shared machine hits every cell
             for client in clients:
@@ -202,13 +193,13 @@ def main() -> None:
     for interval in intervals:
         line = f"{interval:>7}ms"
         for client in clients:
-            cell = {mode: [r for r in runs if (r.client, r.mode, r.interval_ms) == (client, mode, interval)]
+            cell = {mode: [r for r in runs if (r.client, r.mode, r.commit_interval_ms) == (client, mode, interval)]
                     for mode in MODES}
-            alo = statistics.median(r.per_s for r in cell["at-least-once"])
-            txn = statistics.median(r.per_s for r in cell["transactional"])
+            alo = statistics.median(r.records_per_s for r in cell["at-least-once"])
+            txn = statistics.median(r.records_per_s for r in cell["transactional"])
             line += f" | {alo:>25,.0f} {txn:>7,.0f} {txn / alo:>5.2f} {cell['transactional'][0].commits:>4}"
         print(line)
-    short = [r for r in runs if r.committed != args.records]
+    short = [r for r in runs if r.records != args.records]
     if short:
         raise SystemExit(f"{len(short)} run(s) did not commit exactly {args.records} records: {short}")
     print(f"\nevery run ({len(runs)}) committed exactly {args.records} records")

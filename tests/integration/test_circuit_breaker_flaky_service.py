@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from pipeline_patterns.errors.breaker_lesson import at_once, edges, tally
-from pipeline_patterns.errors.circuit_breaker import CircuitBreaker, CircuitOpenError, Counters, State
-from pipeline_patterns.errors.flaky_service import FlakyService, PriceNotFound, get_price, price_of
+from pipeline_patterns.errors.breaker_experiments import edges
+from pipeline_patterns.errors.circuit_breaker import BreakerState, CircuitBreaker, CircuitOpenError, Counters
+from pipeline_patterns.errors.fakes.flaky_service import FlakyService, PriceNotFound, get_price, price_of
+from pipeline_patterns.errors.fakes.load import at_once, tally
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +60,13 @@ def test_pause_opens_it_rejections_never_reach_the_service_and_trials_close_it(s
     for _ in range(5):
         with pytest.raises(PriceNotFound):
             fetch("no-such-product")
-    assert breaker.state is State.CLOSED  # five 404s: business errors, passed through
+    assert breaker.state is BreakerState.CLOSED  # five 404s: business errors, passed through
 
     service.pause()
     for _ in range(3):
         with pytest.raises(requests.Timeout):
             fetch(1, PAUSED)
-    assert breaker.state is State.OPEN
+    assert breaker.state is BreakerState.OPEN
     clock.advance(RESET_S * 0.99)  # just short of the reset timeout: still rejected
     for _ in range(20):
         with pytest.raises(CircuitOpenError):
@@ -78,9 +79,9 @@ def test_pause_opens_it_rejections_never_reach_the_service_and_trials_close_it(s
 
     until_retry(breaker, clock)
     assert fetch(2) == {"id": 2, "price": price_of(2)}
-    assert breaker.state is State.HALF_OPEN
+    assert breaker.state is BreakerState.HALF_OPEN
     assert fetch(3) == {"id": 3, "price": price_of(3)}
-    assert breaker.state is State.CLOSED
+    assert breaker.state is BreakerState.CLOSED
     assert edges(breaker.events) == ["CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->CLOSED"]
     assert breaker.counters == Counters(calls=31, successes=3, failures=3, business_errors=5, rejected=20)
     assert service.stats()["price_requests"] == 11 == breaker.counters.calls - breaker.counters.rejected
@@ -98,7 +99,7 @@ def test_half_open_lets_one_trial_reach_a_still_paused_service(service):
     # the clock (fake) not advanced.
     outcomes = at_once(lambda key: fetch(key, PAUSED), list(range(1, 9)))
     assert tally(outcomes) == {"ok": 0, "business": 0, "system": 1, "rejected": 7}
-    assert breaker.state is State.OPEN  # the one trial timed out
+    assert breaker.state is BreakerState.OPEN  # the one trial timed out
     service.resume()
     assert service.wait_for_requests(4)["price_requests"] == 4  # 3 + the single trial
     assert edges(breaker.events) == ["CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->OPEN"]
@@ -111,7 +112,7 @@ def test_kill_fails_fast_and_a_restarted_service_gets_only_the_trials(service):
     for _ in range(3):
         with pytest.raises(requests.ConnectionError):  # refused at once: no timeout to wait for
             fetch(5)
-    assert breaker.state is State.OPEN
+    assert breaker.state is BreakerState.OPEN
     service.restart()
     for _ in range(10):
         with pytest.raises(CircuitOpenError):

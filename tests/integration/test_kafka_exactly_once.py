@@ -39,7 +39,8 @@ def test_an_aborted_batch_is_reprocessed_and_read_committed_sees_each_event_once
     topic, ids = source
     out = f"eos_out_{unique}"
     kafka_client.create_topic(out, partitions=3)
-    stats = kt.run(kt.ProcessorConfig(topic, out, f"g_{unique}", commit_interval_ms=50), fail_batch=lambda n: n == 2)
+    stats = kt.run(kt.ReadProcessWriteConfig(topic, out, f"g_{unique}", commit_interval_ms=50),
+                   fail_batch=lambda n: n == 2)
     committed = audit_ids(ids, topic_event_ids(out))
     uncommitted = audit_ids(ids, topic_event_ids(out, "read_uncommitted"))
     assert stats.aborts == 1 and stats.committed == 3_000
@@ -51,7 +52,8 @@ def test_without_seeking_back_the_guides_loop_skips_the_aborted_batch(source, un
     topic, ids = source
     out = f"eos_guide_{unique}"
     kafka_client.create_topic(out, partitions=3)
-    stats = kt.run(kt.ProcessorConfig(topic, out, f"g_{unique}", commit_interval_ms=50, seek_back_on_abort=False),
+    stats = kt.run(kt.ReadProcessWriteConfig(topic, out, f"g_{unique}", commit_interval_ms=50,
+                                             seek_back_on_abort=False),
                    fail_batch=lambda n: n == 2)
     view = audit_ids(ids, topic_event_ids(out))
     assert stats.aborts == 1 and view.duplicates == 0
@@ -62,7 +64,7 @@ def test_a_rerun_after_completion_writes_nothing(source, unique):
     topic, ids = source
     out = f"eos_rerun_{unique}"
     kafka_client.create_topic(out, partitions=3)
-    cfg = kt.ProcessorConfig(topic, out, f"g_{unique}")
+    cfg = kt.ReadProcessWriteConfig(topic, out, f"g_{unique}")
     first, second = kt.run(cfg), kt.run(cfg)
     assert first.committed == 3_000 and second.consumed == 0
     assert audit_ids(ids, topic_event_ids(out)).exactly_once

@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 
 from pipeline_patterns import postgres
-from pipeline_patterns.exactly_once import spark_postgres as sink
+from pipeline_patterns.exactly_once import postgres_sink as sink
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from pipeline_patterns import kafka_client
-from pipeline_patterns.errors import dlq, dlq_audit, dlq_processor, orders
+from pipeline_patterns.errors import dlq_audit, dlq_classify, dlq_processor, orders
+from pipeline_patterns.errors.fakes.order_feed import produce_samples
+from pipeline_patterns.errors.fakes.risk_service import RiskService
 from pipeline_patterns.faults import CRASH_ENV, ProcessorRun
 
 pytestmark = pytest.mark.reliability
@@ -114,7 +116,7 @@ def setup_topics(samples: list[orders.Sample]) -> tuple[str, str, str, str]:
     names = (f"dlqk_in_{suffix}", f"dlqk_out_{suffix}", f"dlqk_dead_{suffix}")
     for name in names:
         kafka_client.create_topic(name, partitions=3)
-    assert len(dlq.produce_samples(names[0], samples)) == len(samples)
+    assert len(produce_samples(names[0], samples)) == len(samples)
     return (*names, f"dlqk_group_{suffix}")
 
 
@@ -135,9 +137,9 @@ def test_every_record_lands_in_output_or_dlq_exactly_once_under_kill_9(data, ful
     # --full: 100,000 records and 10 kills (1 ms backoff keeps it to minutes); CI: 2,300 records, 3 kills.
     n_valid, per_kind, kills, backoff_ms = (94_000, 1_000, 10, 1) if full_size else (2_000, 50, 3, 10)
     samples = dataset(poison, n_valid, per_kind, SEED)
-    service = dlq.RiskService(SEED, down_share=DOWN, flaky_share=FLAKY)
+    service = RiskService(SEED, down_share=DOWN, flaky_share=FLAKY)
     expected = Counter(orders.POISON_KINDS[s.kind] for s in samples if s.kind != "valid")
-    expected[dlq.DEPENDENCY_TIMEOUT] = sum(1 for s in samples if s.kind == "valid"
+    expected[dlq_classify.DEPENDENCY_TIMEOUT] = sum(1 for s in samples if s.kind == "valid"
                                            and service.planned_failures(s.key.decode()) is None)
     inp, out, dead, group = setup_topics(samples)
 
@@ -152,7 +154,7 @@ def test_every_record_lands_in_output_or_dlq_exactly_once_under_kill_9(data, ful
     assert acc.missing == [] and acc.in_both == [] and acc.strays == 0
     assert acc.consumed == len(samples) == acc.processed + acc.dead
     assert acc.dead_lettered == expected
-    assert acc.processed == n_valid - expected[dlq.DEPENDENCY_TIMEOUT]
+    assert acc.processed == n_valid - expected[dlq_classify.DEPENDENCY_TIMEOUT]
     assert dlq_audit.committed_total(group) == len(samples)
 
 

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from pipeline_patterns import datagen, kafka_client, postgres
 from pipeline_patterns.exactly_once.audit import audit_ids
-from pipeline_patterns.exactly_once.spark_postgres import table_event_ids
+from pipeline_patterns.exactly_once.postgres_sink import table_event_ids
 from pipeline_patterns.faults import CRASH_ENV, ProcessorFailed, ProcessorRun, module_command
 
 pytestmark = pytest.mark.reliability

@@ -12,18 +12,18 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from pipeline_patterns.errors.breaker_lesson import GuideCircuitBreaker, GuideState
 from pipeline_patterns.errors.circuit_breaker import (
     LEGAL_EDGES,
+    BreakerState,
     CircuitBreaker,
     CircuitOpenError,
     Counters,
-    State,
     Transition,
 )
-from pipeline_patterns.errors.flaky_service import PriceNotFound
+from pipeline_patterns.errors.fakes.flaky_service import PriceNotFound
+from pipeline_patterns.errors.pitfalls import GuideCircuitBreaker, GuideState
 
-CLOSED, OPEN, HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
+CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 
 
 class FakeClock:
@@ -398,7 +398,7 @@ test_breaker_state_machine = BreakerMachine.TestCase
 
 
 def test_the_guides_wall_clock_breaker_follows_a_clock_step_and_ours_does_not():
-    from pipeline_patterns.errors.breaker_lesson import clock_step
+    from pipeline_patterns.errors.breaker_experiments import clock_step
 
     back = clock_step(3, 1.0, -3600, [0.5, 1.5, 3600.5, 3601.5])
     assert [r["ours: trial allowed"] for r in back] == [False, True, True, True]

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_patterns.errors import dlq, orders
+from pipeline_patterns import kafka_client
+from pipeline_patterns.errors import dlq_classify, dlq_headers, dlq_retry, orders
+from pipeline_patterns.errors.fakes.risk_service import RiskService
 from pipeline_patterns.errors.orders import InvalidRecord
 
 VALID = {"order_id": "o-1", "user_id": "u-1", "amount": 12.5, "currency": "EUR", "quantity": 2, "status": "paid"}
@@ -127,15 +129,15 @@ def test_repair_fixes_two_known_mistakes_and_leaves_the_rest():
 # --- headers ------------------------------------------------------------------------------
 
 def test_dlq_headers_are_a_list_of_str_bytes_tuples_with_an_aware_utc_timestamp():
-    headers = dlq.dlq_headers(reason="wrong_type", error=InvalidRecord("wrong_type", "quantity: expected int"),
+    headers = dlq_headers.dlq_headers(reason="wrong_type", error=InvalidRecord("wrong_type", "quantity: expected int"),
                               topic="orders", partition=2, offset=41, retries=0, failed_at=FIXED_NOW)
     assert isinstance(headers, list)
     assert all(isinstance(k, str) and isinstance(v, bytes) for k, v in headers)
-    assert [k for k, _ in headers] == list(dlq.DLQ_HEADER_NAMES)
+    assert [k for k, _ in headers] == list(dlq_headers.DLQ_HEADER_NAMES)
     values = dict(headers)
     assert values["error_type"] == b"InvalidRecord" and values["error_message"] == b"quantity: expected int"
     assert (values["source_topic"], values["source_partition"], values["source_offset"]) == (b"orders", b"2", b"41")
-    assert dlq.parse_position(values["source"]) == ("orders", 2, 41)
+    assert kafka_client.parse_source_position(values["source"]) == ("orders", 2, 41)
     failed_at = datetime.fromisoformat(values["failed_at"].decode())
     assert failed_at == FIXED_NOW and failed_at.utcoffset() == timedelta(0)
 
@@ -143,55 +145,55 @@ def test_dlq_headers_are_a_list_of_str_bytes_tuples_with_an_aware_utc_timestamp(
 def test_dlq_headers_refuse_a_naive_timestamp_and_convert_other_zones_to_utc():
     naive = FIXED_NOW.replace(tzinfo=None)  # what datetime.utcnow() returns
     with pytest.raises(ValueError, match="timezone-aware"):
-        dlq.dlq_headers(reason="x", error=TimeoutError(), topic="t", partition=0, offset=0, retries=0,
+        dlq_headers.dlq_headers(reason="x", error=TimeoutError(), topic="t", partition=0, offset=0, retries=0,
                         failed_at=naive)
     paris = FIXED_NOW.astimezone(timezone(timedelta(hours=2)))
-    headers = dlq.dlq_headers(reason="x", error=TimeoutError(), topic="t", partition=0, offset=0, retries=0,
+    headers = dlq_headers.dlq_headers(reason="x", error=TimeoutError(), topic="t", partition=0, offset=0, retries=0,
                               failed_at=paris)
     assert dict(headers)["failed_at"] == b"2024-05-01T12:00:00+00:00"
 
 
 def test_retry_count_is_parsed_from_a_header_list():
-    assert dlq.retry_count([]) == 0 and dlq.retry_count(None) == 0
-    assert dlq.retry_count([("source", b"t:0:1"), ("retry_count", b"3")]) == 3
-    assert dlq.retry_count([("retry_count", b"1"), ("retry_count", b"2")]) == 2  # repeated: the last wins
+    assert dlq_headers.retry_count([]) == 0 and dlq_headers.retry_count(None) == 0
+    assert dlq_headers.retry_count([("source", b"t:0:1"), ("retry_count", b"3")]) == 3
+    assert dlq_headers.retry_count([("retry_count", b"1"), ("retry_count", b"2")]) == 2  # repeated: the last wins
     for bad in (b"two", b"\xff", b"-1"):
         with pytest.raises(ValueError, match="retry_count"):
-            dlq.retry_count([("retry_count", bad)])
+            dlq_headers.retry_count([("retry_count", bad)])
 
 
 def test_the_guides_headers_get_fails_on_kafka_python_headers():
     headers = [("retry_count", b"2")]
     with pytest.raises(AttributeError):
         headers.get("retry_count", 0)  # the guide's line
-    assert dlq.retry_count(headers) == 2
+    assert dlq_headers.retry_count(headers) == 2
 
 
 # --- the dependency and retries -----------------------------------------------------------
 
 def test_risk_service_is_deterministic_by_seed_across_instances():
     ids = [f"o-{i}" for i in range(2000)]
-    a, b = dlq.RiskService(42, 0.05, 0.1), dlq.RiskService(42, 0.05, 0.1)
+    a, b = RiskService(42, 0.05, 0.1), RiskService(42, 0.05, 0.1)
     plans = [a.planned_failures(i) for i in ids]
     assert plans == [b.planned_failures(i) for i in ids]
-    assert plans != [dlq.RiskService(43, 0.05, 0.1).planned_failures(i) for i in ids]
+    assert plans != [RiskService(43, 0.05, 0.1).planned_failures(i) for i in ids]
     assert Counter(plans) == {0: 1715, 1: 88, 2: 98, None: 99}
 
 
 def test_retries_back_off_exponentially_with_an_injected_sleep():
     slept: list[float] = []
-    policy = dlq.RetryPolicy(max_retries=3, backoff_s=0.01, max_backoff_s=0.2, sleep=slept.append)
-    service = dlq.RiskService(42, down_share=1.0)
-    with pytest.raises(dlq.RetriesExhausted) as caught:
-        dlq.call_with_retries(lambda: service("o-1"), policy)
+    policy = dlq_retry.RetryPolicy(max_retries=3, backoff_s=0.01, max_backoff_s=0.2, sleep=slept.append)
+    service = RiskService(42, down_share=1.0)
+    with pytest.raises(dlq_retry.RetriesExhausted) as caught:
+        dlq_retry.call_with_retries(lambda: service("o-1"), policy)
     assert caught.value.retries == 3 and isinstance(caught.value.error, TimeoutError)
     assert slept == [0.01, 0.02, 0.04] and service.calls["o-1"] == 4
 
 
 def test_a_flaky_call_succeeds_after_its_planned_timeouts_and_other_errors_are_not_retried():
-    service = dlq.RiskService(42, flaky_share=1.0)
-    policy = dlq.RetryPolicy(sleep=lambda s: None)
-    score, retries = dlq.call_with_retries(lambda: service("o-1"), policy)
+    service = RiskService(42, flaky_share=1.0)
+    policy = dlq_retry.RetryPolicy(sleep=lambda s: None)
+    score, retries = dlq_retry.call_with_retries(lambda: service("o-1"), policy)
     assert retries == service.planned_failures("o-1") >= 1 and 0 <= score < 100
     calls = []
 
@@ -200,7 +202,7 @@ def test_a_flaky_call_succeeds_after_its_planned_timeouts_and_other_errors_are_n
         raise KeyError("a bug, not a timeout")
 
     with pytest.raises(KeyError):
-        dlq.call_with_retries(broken, policy)
+        dlq_retry.call_with_retries(broken, policy)
     assert len(calls) == 1
 
 
@@ -213,18 +215,19 @@ def record(value, offset=7, headers=()):
 
 def test_decide_sends_poison_to_the_dlq_with_the_original_bytes():
     raw = b'{"order_id": "o-1", "amount": tru'
-    outcome = dlq.decide(record(raw), dlq.RiskService(), dlq.RetryPolicy(), now=lambda: FIXED_NOW)
+    outcome = dlq_classify.decide(record(raw), RiskService(), dlq_retry.RetryPolicy(), now=lambda: FIXED_NOW)
     assert outcome.dead and outcome.value is raw and outcome.reason == "malformed_json"
-    assert dlq.header(outcome.headers, "source") == b"orders:1:7" and dlq.retry_count(outcome.headers) == 0
+    assert dlq_headers.header(outcome.headers, "source") == b"orders:1:7" \
+        and dlq_headers.retry_count(outcome.headers) == 0
 
 
 def test_decide_dead_letters_a_timeout_after_the_retry_limit_and_processes_a_flaky_one():
-    policy = dlq.RetryPolicy(max_retries=2, sleep=lambda s: None)
-    down = dlq.decide(record(encoded()), dlq.RiskService(down_share=1.0), policy, now=lambda: FIXED_NOW)
-    assert down.dead and down.reason == "dependency_timeout" and dlq.retry_count(down.headers) == 2
-    assert dlq.header(down.headers, "error_type") == b"TimeoutError"
-    flaky = dlq.RiskService(flaky_share=1.0)
-    done = dlq.decide(record(encoded(), headers=[("redriven_from", b"orders:0:3")]), flaky, policy)
-    assert not done.dead and dlq.retry_count(done.headers) == flaky.planned_failures("o-1")
-    assert dlq.header(done.headers, "redriven_from") == b"orders:0:3"
+    policy = dlq_retry.RetryPolicy(max_retries=2, sleep=lambda s: None)
+    down = dlq_classify.decide(record(encoded()), RiskService(down_share=1.0), policy, now=lambda: FIXED_NOW)
+    assert down.dead and down.reason == "dependency_timeout" and dlq_headers.retry_count(down.headers) == 2
+    assert dlq_headers.header(down.headers, "error_type") == b"TimeoutError"
+    flaky = RiskService(flaky_share=1.0)
+    done = dlq_classify.decide(record(encoded(), headers=[("redriven_from", b"orders:0:3")]), flaky, policy)
+    assert not done.dead and dlq_headers.retry_count(done.headers) == flaky.planned_failures("o-1")
+    assert dlq_headers.header(done.headers, "redriven_from") == b"orders:0:3"
     assert json.loads(done.value)["amount_cents"] == 1250

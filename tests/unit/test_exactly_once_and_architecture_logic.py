@@ -15,8 +15,9 @@ from pipeline_patterns.architectures.kappa.log import partition_by_user
 from pipeline_patterns.architectures.kappa.versions import V1, V2, batch_compute, output_table
 from pipeline_patterns.architectures.lambda_arch.fakes import hours_to_cover, late_events, simulated_events
 from pipeline_patterns.architectures.lambda_arch.simulation import recompute
+from pipeline_patterns.exactly_once.abort_budget import AbortBudget, TooManyAborts
 from pipeline_patterns.exactly_once.audit import audit_ids
-from pipeline_patterns.exactly_once.kafka_transactions import AbortBudget, ProcessorConfig, TooManyAborts
+from pipeline_patterns.exactly_once.kafka_transactions import ReadProcessWriteConfig
 from pipeline_patterns.faults import CRASH_ENV
 
 EVENTS = [
@@ -50,12 +51,12 @@ def test_crash_point_kills_the_process_at_the_nth_arrival_only():
 
 def test_processor_config_refuses_an_unknown_mode_and_keeps_a_stable_transactional_id():
     with pytest.raises(ValueError, match="mode must be one of"):
-        ProcessorConfig("in", "out", "g", mode="exactly-twice")
-    first, again = ProcessorConfig("in", "out", "g"), ProcessorConfig("in", "out", "g")
+        ReadProcessWriteConfig("in", "out", "g", mode="exactly-twice")
+    first, again = ReadProcessWriteConfig("in", "out", "g"), ReadProcessWriteConfig("in", "out", "g")
     assert first.transactional_id == again.transactional_id == "g-in"
     assert first.max_consecutive_aborts == 5
     with pytest.raises(ValueError, match="max_consecutive_aborts must be at least 1, got 0"):
-        ProcessorConfig("in", "out", "g", max_consecutive_aborts=0)
+        ReadProcessWriteConfig("in", "out", "g", max_consecutive_aborts=0)
 
 
 def test_abort_budget_stops_at_the_nth_abort_in_a_row_and_a_commit_resets_it():

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pipeline_patterns.streaming.pitfalls import processing_time_sessions
 from pipeline_patterns.streaming.session_queries import add_click
 from pipeline_patterns.streaming.sessions import (
     BRIDGE_USER,
@@ -11,7 +12,6 @@ from pipeline_patterns.streaming.sessions import (
     Session,
     click_stream,
     emitted_after_steps,
-    processing_time_sessions,
     sessionize,
 )
 

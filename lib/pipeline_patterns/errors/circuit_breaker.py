@@ -44,20 +44,22 @@ T = TypeVar("T")
 SYSTEM_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, ConnectionError)  # the last two are OSErrors
 
 
-class State(StrEnum):
+class BreakerState(StrEnum):
+    """Where a circuit is: CLOSED (calls pass), OPEN (calls rejected), HALF_OPEN (trial calls)."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
 
 
-LEGAL_EDGES = frozenset({(State.CLOSED, State.OPEN), (State.OPEN, State.HALF_OPEN),
-                         (State.HALF_OPEN, State.OPEN), (State.HALF_OPEN, State.CLOSED)})
+LEGAL_EDGES = frozenset({(BreakerState.CLOSED, BreakerState.OPEN), (BreakerState.OPEN, BreakerState.HALF_OPEN),
+                         (BreakerState.HALF_OPEN, BreakerState.OPEN), (BreakerState.HALF_OPEN, BreakerState.CLOSED)})
 
 
 class Transition(NamedTuple):
     at: float
-    from_state: State
-    to_state: State
+    from_state: BreakerState
+    to_state: BreakerState
 
 
 @dataclass
@@ -74,7 +76,7 @@ class Counters:
 class CircuitOpenError(RuntimeError):
     """The breaker rejected the call without calling the dependency."""
 
-    def __init__(self, name: str, state: State, now: float, retry_at: float | None, detail: str) -> None:
+    def __init__(self, name: str, state: BreakerState, now: float, retry_at: float | None, detail: str) -> None:
         self.state, self.retry_at = state, retry_at
         self.retry_in_s = None if retry_at is None else max(0.0, retry_at - now)
         when = ("when a trial call finishes" if retry_at is None
@@ -98,7 +100,7 @@ class CircuitBreaker:
             self._is_system = system_errors
         self.clock, self.listener, self.name = clock, listener, name
         self._lock = threading.Lock()
-        self._state = State.CLOSED
+        self._state = BreakerState.CLOSED
         self._epoch = 0                # bumped on every transition: which calls speak for the state
         self._consecutive_failures = 0
         self._trial_successes = 0
@@ -108,11 +110,11 @@ class CircuitBreaker:
         self._events: list[Transition] = []
 
     # -- the state machine (always under the lock) --------------------------------------
-    def _move(self, to: State, now: float) -> None:
+    def _move(self, to: BreakerState, now: float) -> None:
         event = Transition(now, self._state, to)
         self._state, self._epoch = to, self._epoch + 1
         self._consecutive_failures = self._trial_successes = self._trials_in_flight = 0
-        if to is State.OPEN:
+        if to is BreakerState.OPEN:
             self._opened_at = now
         self._events.append(event)
         if self.listener is not None:
@@ -122,16 +124,17 @@ class CircuitBreaker:
         with self._lock:
             now = self.clock()
             self._counted.calls += 1
-            if self._state is State.OPEN:
+            if self._state is BreakerState.OPEN:
                 retry_at = self._opened_at + self.reset_timeout_s
                 if now < retry_at:
                     self._counted.rejected += 1
-                    raise CircuitOpenError(self.name, State.OPEN, now, retry_at, f"opened at t={self._opened_at:.3f}")
-                self._move(State.HALF_OPEN, now)
-            if self._state is State.HALF_OPEN:
+                    raise CircuitOpenError(self.name, BreakerState.OPEN, now, retry_at,
+                                           f"opened at t={self._opened_at:.3f}")
+                self._move(BreakerState.HALF_OPEN, now)
+            if self._state is BreakerState.HALF_OPEN:
                 if self._trials_in_flight >= self.half_open_max_calls:
                     self._counted.rejected += 1
-                    raise CircuitOpenError(self.name, State.HALF_OPEN, now, None,
+                    raise CircuitOpenError(self.name, BreakerState.HALF_OPEN, now, None,
                                            f"{self._trials_in_flight} trial call(s) in flight, "
                                            f"limit {self.half_open_max_calls}")
                 self._trials_in_flight += 1
@@ -148,18 +151,18 @@ class CircuitBreaker:
             if epoch != self._epoch:
                 return  # admitted under an earlier state: counted, but it says nothing about this one
             now = self.clock()
-            if self._state is State.HALF_OPEN:
+            if self._state is BreakerState.HALF_OPEN:
                 self._trials_in_flight -= 1
                 if failed:
-                    self._move(State.OPEN, now)
+                    self._move(BreakerState.OPEN, now)
                 else:
                     self._trial_successes += 1
                     if self._trial_successes >= self.success_threshold:
-                        self._move(State.CLOSED, now)
+                        self._move(BreakerState.CLOSED, now)
             elif failed:
                 self._consecutive_failures += 1
                 if self._consecutive_failures >= self.failure_threshold:
-                    self._move(State.OPEN, now)
+                    self._move(BreakerState.OPEN, now)
             else:
                 self._consecutive_failures = 0
 
@@ -191,7 +194,7 @@ class CircuitBreaker:
         return bool(self._is_system(exc))
 
     @property
-    def state(self) -> State:
+    def state(self) -> BreakerState:
         with self._lock:
             return self._state
 
@@ -199,7 +202,7 @@ class CircuitBreaker:
     def retry_at(self) -> float | None:
         """When an OPEN circuit lets the next trial through (clock time); None unless OPEN."""
         with self._lock:
-            return self._opened_at + self.reset_timeout_s if self._state is State.OPEN else None
+            return self._opened_at + self.reset_timeout_s if self._state is BreakerState.OPEN else None
 
     @property
     def trials_in_flight(self) -> int:

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 from pipeline_patterns import kafka_client
 from pipeline_patterns.config import Settings
-from pipeline_patterns.errors.dlq import SOURCE, header, position
+from pipeline_patterns.errors.dlq_headers import SOURCE, header
 
 
 @dataclass
-class Accounting:
+class DlqAccounting:
+    """A DLQ run counted from the topics themselves: input, output and DLQ matched by source position."""
+
     consumed: int
     """Input records (positions) in the input topic."""
     processed: int
@@ -54,18 +56,9 @@ class Accounting:
                 "duplicates removed": self.duplicates, "missing": len(self.missing)}
 
 
-def committed_offsets(group: str, settings: Settings | None = None) -> dict[int, int]:
-    """The group's committed offsets per partition (empty before its first commit)."""
-    admin = kafka_client.admin(settings)
-    try:
-        return {tp.partition: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items()}
-    finally:
-        admin.close()
-
-
 def committed_total(group: str, settings: Settings | None = None) -> int:
     """Input records the group has committed: a progress reading independent of the processor."""
-    return sum(committed_offsets(group, settings).values())
+    return sum(kafka_client.committed_offsets(group, settings=settings).values())
 
 
 def positions_by_source(records: list) -> dict[bytes, list]:
@@ -80,15 +73,16 @@ def positions_by_source(records: list) -> dict[bytes, list]:
     return grouped
 
 
-def account(input_topic: str, output_topic: str, dlq_topic: str, settings: Settings | None = None) -> Accounting:
+def account(input_topic: str, output_topic: str, dlq_topic: str, settings: Settings | None = None) -> DlqAccounting:
     """Read all three topics to their current ends and match input positions."""
-    inputs = {position(r.topic, r.partition, r.offset) for r in kafka_client.read_all(input_topic, settings)}
+    inputs = {kafka_client.source_position(r.topic, r.partition, r.offset)
+              for r in kafka_client.read_all(input_topic, settings)}
     output_records = kafka_client.read_all(output_topic, settings)
     dlq_records = kafka_client.read_all(dlq_topic, settings)
     processed, dead = positions_by_source(output_records), positions_by_source(dlq_records)
     reasons = Counter((header(records[0].headers, "reason") or b"(no reason header)").decode()
                       for records in dead.values())
-    return Accounting(
+    return DlqAccounting(
         consumed=len(inputs), processed=len(processed), dead_lettered=dict(reasons),
         output_records=len(output_records), dlq_records=len(dlq_records),
         missing=sorted(inputs - processed.keys() - dead.keys()), in_both=sorted(processed.keys() & dead.keys()),

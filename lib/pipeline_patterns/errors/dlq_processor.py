@@ -13,8 +13,10 @@ from pathlib import Path
 
 import click
 
-from pipeline_patterns.errors.dlq import ProcessorConfig, RetryPolicy, RiskService, run
+from pipeline_patterns.errors.dlq import DlqProcessorConfig, run
 from pipeline_patterns.errors.dlq_audit import committed_total
+from pipeline_patterns.errors.dlq_retry import RetryPolicy
+from pipeline_patterns.errors.fakes.risk_service import RiskService
 from pipeline_patterns.faults import ProcessorRun, module_command
 
 MODULE = "pipeline_patterns.errors.dlq_processor"
@@ -77,8 +79,8 @@ def main(input_topic: str, output_topic: str, dlq_topic: str, group_id: str, max
     """Process INPUT into OUTPUT or the DLQ until caught up, then exit."""
     policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_ms / 1000,
                          max_backoff_s=max(backoff_ms, 200) / 1000)
-    cfg = ProcessorConfig(input_topic, output_topic, dlq_topic, group_id, max_poll_records=max_poll_records,
-                          policy=policy, commit_before_ack=commit_before_ack, linger_ms=linger_ms)
+    cfg = DlqProcessorConfig(input_topic, output_topic, dlq_topic, group_id, max_poll_records=max_poll_records,
+                             policy=policy, commit_before_ack=commit_before_ack, linger_ms=linger_ms)
     stats = run(cfg, RiskService(seed=seed, down_share=down_share, flaky_share=flaky_share))
     click.echo(json.dumps(stats.as_dict()))
 

@@ -27,7 +27,7 @@ import click
 
 from pipeline_patterns import kafka_client
 from pipeline_patterns.config import Settings
-from pipeline_patterns.errors.dlq import REDRIVEN_FROM, SOURCE, header
+from pipeline_patterns.errors.dlq_headers import REDRIVEN_FROM, SOURCE, header
 
 Fix = Callable[[bytes | None], bytes | None]
 

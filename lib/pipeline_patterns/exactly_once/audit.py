@@ -69,8 +69,7 @@ class CommittedProgress:
     def __call__(self) -> int:
         if self._admin is None:
             self._admin = kafka_client.admin()
-        offsets = self._admin.list_group_offsets({self.group_id: None}).get(self.group_id, {})
-        return sum(meta.offset for tp, meta in offsets.items() if tp.topic == self.topic and meta.offset >= 0)
+        return sum(kafka_client.committed_offsets(self.group_id, self.topic, admin_client=self._admin).values())
 
     def close(self) -> None:
         if self._admin is not None:

@@ -16,7 +16,7 @@ it can run as an OS process that tests kill with ``kill -9`` and start again.
 
 An abort is retried by reading the batch again, but not forever: after
 ``max_consecutive_aborts`` aborts in a row with no commit between them the processor
-stops with :class:`TooManyAborts`, naming the last error (a poison record or a broker
+stops with :class:`~.abort_budget.TooManyAborts`, naming the last error (a poison record or a broker
 that refuses the transaction fails the same way every time; looping would hide it).
 """
 
@@ -34,10 +34,10 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline_patterns import kafka_client
+from pipeline_patterns.exactly_once.abort_budget import AbortBudget
 from pipeline_patterns.faults import crash_point
 
 MODES = ("transactional", "at-least-once")
-SOURCE_HEADER = "source"
 
 
 def transform(value: bytes) -> bytes:
@@ -49,46 +49,10 @@ def transform(value: bytes) -> bytes:
     }).encode()
 
 
-def source_position(topic: str, partition: int, offset: int) -> bytes:
-    """The header value naming the input record an output came from (for audits, not dedupe)."""
-    return f"{topic}:{partition}:{offset}".encode()
-
-
-class TooManyAborts(RuntimeError):
-    """The same batch keeps failing: the processor stops instead of aborting forever."""
-
-
-class AbortBudget:
-    """Counts aborts in a row; a commit resets the count; one abort too many raises.
-
-    Pure (no Kafka): the processor calls :meth:`aborted` after each abort and
-    :meth:`committed` after each commit.
-    """
-
-    def __init__(self, max_consecutive: int = 5) -> None:
-        if max_consecutive < 1:
-            raise ValueError(f"max_consecutive must be at least 1, got {max_consecutive}")
-        self.max_consecutive = max_consecutive
-        self.in_a_row = 0
-
-    def committed(self) -> None:
-        self.in_a_row = 0
-
-    def aborted(self, error: BaseException, where: str) -> None:
-        """Record one abort caused by ``error``; raise :class:`TooManyAborts` when the budget is spent."""
-        self.in_a_row += 1
-        if self.in_a_row >= self.max_consecutive:
-            raise TooManyAborts(
-                f"{where}: {self.in_a_row} transactions aborted in a row without a commit "
-                f"(limit {self.max_consecutive}); the last error was {type(error).__name__}: {error}. "
-                "The same input keeps failing: check the processing step for a record it cannot handle "
-                "and that the brokers accept transactions (`make status`, the broker log); then run again. "
-                "Nothing after the last commit is lost: the next run starts from the committed offsets."
-            ) from error
-
-
 @dataclass(frozen=True)
-class ProcessorConfig:
+class ReadProcessWriteConfig:
+    """One read-process-write processor: its topics, group, delivery mode and batching."""
+
     input_topic: str
     output_topic: str
     group_id: str
@@ -114,7 +78,9 @@ class ProcessorConfig:
 
 
 @dataclass
-class RunStats:
+class ReadProcessWriteStats:
+    """What one run of the read-process-write processor did (its own counts; the audits check them)."""
+
     consumed: int = 0
     """Records read, counting a record again when an aborted batch is read a second time."""
     committed: int = 0
@@ -130,7 +96,7 @@ class RunStats:
         return self.consumed / self.seconds if self.seconds else 0.0
 
 
-def make_clients(cfg: ProcessorConfig) -> tuple[KafkaConsumer, KafkaProducer]:
+def make_clients(cfg: ReadProcessWriteConfig) -> tuple[KafkaConsumer, KafkaProducer]:
     """A group-less assigned consumer (offsets committed under ``group_id``) and the producer.
 
     Manual ``assign`` instead of ``subscribe``: a restarted instance starts at once instead of
@@ -149,14 +115,14 @@ def _committed_positions(consumer: KafkaConsumer, partitions: list[TopicPartitio
             for tp in partitions}
 
 
-def run(cfg: ProcessorConfig, fail_batch: Callable[[int], bool] = lambda n: False) -> RunStats:
+def run(cfg: ReadProcessWriteConfig, fail_batch: Callable[[int], bool] = lambda n: False) -> ReadProcessWriteStats:
     """Process ``input_topic`` up to its end offsets at start; return what was done.
 
     ``fail_batch(n)`` injects a processing error into batch ``n`` after its records were
     written (uncommitted) and before the commit — the lessons use it to show an abort.
     """
     consumer, producer = make_clients(cfg)
-    stats = RunStats()
+    stats = ReadProcessWriteStats()
     started = time.perf_counter()
     try:
         if cfg.mode == "transactional":
@@ -197,7 +163,8 @@ def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, s
                     if record.offset >= end[tp]:
                         break
                     producer.send(cfg.output_topic, key=record.key, value=transform(record.value),
-                                  headers=[(SOURCE_HEADER, source_position(tp.topic, tp.partition, record.offset))])
+                                  headers=[(kafka_client.SOURCE_HEADER,
+                                            kafka_client.source_position(tp.topic, tp.partition, record.offset))])
                     next_offsets[tp] = record.offset + 1  # the *next* offset to read
                     written += 1
         stats.consumed += written
@@ -244,8 +211,9 @@ def _one_batch(cfg, consumer, producer, end, partitions, batch_no, fail_batch, s
 def main(input_topic: str, output_topic: str, group_id: str, mode: str, commit_interval_ms: int,
          max_consecutive_aborts: int) -> None:
     """Process INPUT into OUTPUT until caught up, then exit (kill -9 it and start it again)."""
-    stats = run(ProcessorConfig(input_topic, output_topic, group_id, mode=mode, commit_interval_ms=commit_interval_ms,
-                                max_consecutive_aborts=max_consecutive_aborts))
+    stats = run(ReadProcessWriteConfig(input_topic, output_topic, group_id, mode=mode,
+                                       commit_interval_ms=commit_interval_ms,
+                                       max_consecutive_aborts=max_consecutive_aborts))
     click.echo(json.dumps({"consumed": stats.consumed, "committed": stats.committed, "commits": stats.commits,
                            "aborts": stats.aborts, "seconds": round(stats.seconds, 3)}))
 

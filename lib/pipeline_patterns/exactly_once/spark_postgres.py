@@ -4,53 +4,46 @@ Guarantee: every input event is in the target table exactly once, however often 
 query's process is killed and restarted — including between the database commit and
 Spark's checkpoint commit.
 
-Why it holds. Spark writes the offsets of micro-batch *n* to its checkpoint before
-running it, and marks *n* done only after the sink returns. A batch interrupted anywhere
-is re-run after a restart with the same id and the same offsets. The writer applies a
-batch in **one PostgreSQL transaction**: claim ``(sink, batch_id)`` in a ledger table,
-``COPY`` the rows into a temporary table, ``MERGE`` them into the target with explicit
-column lists, commit. A replayed batch whose claim is already committed is skipped; a
-batch that died before its commit left nothing behind. (The MERGE by ``event_id`` alone
-would already make replays harmless for a plain upsert; the ledger is what makes
-non-idempotent writes — counters, appends — safe too, and it is an audit trail.)
+Why it holds. Spark writes the offsets of micro-batch *n* to its checkpoint before running
+it, and marks *n* done only after the sink returns. A batch interrupted anywhere is re-run
+after a restart with the same id and the same offsets. The writer applies a batch in **one
+PostgreSQL transaction** (:mod:`~pipeline_patterns.exactly_once.postgres_sink`): claim
+``(sink, batch_id)`` in a ledger table, ``COPY`` the rows into a temporary table,
+``MERGE`` them into the target with explicit column lists, commit. A replayed batch whose
+claim is already committed is skipped; a batch that died before its commit left nothing
+behind. (The MERGE by ``event_id`` alone would already make replays harmless for a plain
+upsert; the ledger is what makes non-idempotent writes — counters, appends — safe too, and
+it is an audit trail.)
 
 How rows get there. ``foreachBatch`` takes the batch with ``toArrow()`` (Arrow batches
 from the JVM, no Row objects, no Python workers), Arrow encodes it as CSV in C++ and the
 COPY reads that one buffer — encoded before the transaction opens, so the transaction
-holds no lock while Python works. Spark's fixed per-batch work (planning, the Kafka
-read's job, two checkpoint writes) is then most of a small batch's cost: larger batches
+holds no lock while Python works. Spark's fixed per-batch work (planning, the Kafka read's
+job, two checkpoint writes) is then most of a small batch's cost: larger batches
 (``maxOffsetsPerTrigger``) amortise it; ``benchmarks/spark_postgres_sink.py`` measures it.
 
 What breaks it: a writer that commits the ledger claim and the rows in separate
-transactions, or a second query writing with the same ``sink`` name (checkpoint path).
+transactions (the guide's shared staging table,
+:mod:`~pipeline_patterns.exactly_once.pitfalls`), or a second query writing with the same
+``sink`` name (checkpoint path).
 
 Run it as its own process: ``python -m pipeline_patterns.exactly_once.spark_postgres``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-from psycopg import sql
 
-from pipeline_patterns import postgres
-from pipeline_patterns.faults import crash_point
+from pipeline_patterns.exactly_once.pitfalls import guide_apply_batch
+from pipeline_patterns.exactly_once.postgres_sink import COLUMNS, apply_batch, ensure_tables, row_by_row_apply_batch
+from pipeline_patterns.spark import await_bounded, kafka_stream
 
-COLUMNS = ("event_id", "user_id", "event_type", "revenue_cents", "event_time", "kafka_partition", "kafka_offset")
-KEY = "event_id"
-ARROW_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("user_id", pa.string()), ("event_type", pa.string()),
-    ("revenue_cents", pa.int64()), ("event_time", pa.timestamp("us", tz="UTC")),
-    ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
-])
 BOUND_S = 900
+"""This query's safety net (the kit's default: :data:`pipeline_patterns.spark.BOUND_S`); availableNow ends by itself."""
 RESTART_SAFE_CONF = {
     # Spark 4.1's Kafka micro-batch stream throws a NullPointerException in its progress
     # metrics when a restarted query first replays an unfinished batch (SPARK-57438) — the
@@ -58,149 +51,6 @@ RESTART_SAFE_CONF = {
     # the same checkpoint offsets.
     "spark.sql.streaming.disabledV2MicroBatchReaders": "org.apache.spark.sql.kafka010.KafkaSourceProvider",
 }
-
-
-def ensure_tables(table: str, ledger: str) -> None:
-    """The target table and the ledger of applied batches (created if missing)."""
-    with postgres.connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("""
-            CREATE TABLE IF NOT EXISTS {table} (
-                event_id uuid PRIMARY KEY,
-                user_id text NOT NULL,
-                event_type text NOT NULL,
-                revenue_cents bigint NOT NULL,
-                event_time timestamptz NOT NULL,
-                kafka_partition int NOT NULL,
-                kafka_offset bigint NOT NULL,
-                batch_id bigint NOT NULL
-            )""").format(table=sql.Identifier(table)))
-        conn.execute(sql.SQL("""
-            CREATE TABLE IF NOT EXISTS {ledger} (
-                sink text NOT NULL,
-                batch_id bigint NOT NULL,
-                row_count int NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (sink, batch_id)
-            )""").format(ledger=sql.Identifier(ledger)))
-
-
-def merge_statement(table: str, stage: str, dedupe: bool = True) -> sql.Composed:
-    """MERGE with explicit column lists (PostgreSQL has no ``UPDATE SET *`` / ``INSERT *``).
-
-    With ``dedupe`` the source keeps one row per key (latest Kafka offset wins): MERGE
-    refuses to touch a target row twice in one statement. The guide's version has none.
-    """
-    cols = [*COLUMNS, "batch_id"]
-    source = (sql.SQL("(SELECT DISTINCT ON ({key}) * FROM {stage} ORDER BY {key}, kafka_offset DESC)")
-              if dedupe else sql.SQL("{stage}")).format(key=sql.Identifier(KEY), stage=sql.Identifier(stage))
-    return sql.SQL("""
-        MERGE INTO {table} AS t
-        USING {source} AS s
-        ON t.{key} = s.{key}
-        WHEN MATCHED THEN UPDATE SET {sets}
-        WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({values})""").format(
-        table=sql.Identifier(table), source=source, key=sql.Identifier(KEY),
-        sets=sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c)) for c in cols if c != KEY),
-        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
-        values=sql.SQL(", ").join(sql.SQL("s.{c}").format(c=sql.Identifier(c)) for c in cols),
-    )
-
-
-def arrow_batch(rows: Sequence[tuple] | pa.Table) -> pa.Table:
-    """A batch as an Arrow table with ``COLUMNS`` (tuples in ``COLUMNS`` order are converted)."""
-    if isinstance(rows, pa.Table):
-        return rows.select(list(COLUMNS))
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, ARROW_SCHEMA, strict=True)],
-                                schema=ARROW_SCHEMA)
-
-
-def copy_payload(batch: pa.Table, batch_id: int) -> bytes:
-    """The batch (plus its ``batch_id``) as CSV for ``COPY ... (FORMAT csv)``, encoded by Arrow in C++.
-
-    One buffer, no Python per row. Arrow quotes every string and leaves a null empty and
-    unquoted, which is what PostgreSQL's CSV format reads as ``''`` and ``NULL``.
-    """
-    table = batch.append_column("batch_id", pa.repeat(pa.scalar(batch_id, pa.int64()), batch.num_rows))
-    out = io.BytesIO()
-    pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False))
-    return out.getvalue()
-
-
-def apply_batch(rows: Sequence[tuple] | pa.Table, batch_id: int, table: str, ledger: str, sink: str) -> bool:
-    """Apply one micro-batch in one transaction; False if this batch id was applied before.
-
-    ``rows`` is an Arrow table with ``COLUMNS`` (what ``foreachBatch`` gets from
-    ``toArrow()``) or tuples in ``COLUMNS`` order.
-    """
-    batch = arrow_batch(rows)
-    payload = copy_payload(batch, batch_id)  # encoded before the transaction opens
-    with postgres.connect() as conn:
-        with conn.transaction():
-            claimed = conn.execute(
-                sql.SQL("INSERT INTO {} (sink, batch_id, row_count) VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING RETURNING batch_id").format(sql.Identifier(ledger)),
-                (sink, batch_id, batch.num_rows)).fetchone()
-            if claimed is None:
-                return False  # a replay of a batch whose transaction committed: skip it
-            stage = f"stage_{table}"[:63]
-            conn.execute(sql.SQL("CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP").format(
-                stage=sql.Identifier(stage), table=sql.Identifier(table)))
-            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-                    sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, [*COLUMNS, "batch_id"])))) as copy:
-                copy.write(payload)
-            conn.execute(merge_statement(table, stage))
-            crash_point("before-db-commit")
-        crash_point("after-db-commit")  # committed in PostgreSQL, not yet in Spark's checkpoint
-    return True
-
-
-def row_by_row_apply_batch(rows: list[tuple], batch_id: int, table: str, ledger: str, sink: str) -> bool:
-    """The same transaction fed the previous way: ``collect()``ed rows, ``COPY`` one Python row at a time.
-
-    Kept only so ``benchmarks/spark_postgres_sink.py`` can compare both transfers in one run.
-    """
-    with postgres.connect() as conn:
-        with conn.transaction():
-            claimed = conn.execute(
-                sql.SQL("INSERT INTO {} (sink, batch_id, row_count) VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING RETURNING batch_id").format(sql.Identifier(ledger)),
-                (sink, batch_id, len(rows))).fetchone()
-            if claimed is None:
-                return False
-            stage = f"stage_{table}"[:63]
-            conn.execute(sql.SQL("CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP").format(
-                stage=sql.Identifier(stage), table=sql.Identifier(table)))
-            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, [*COLUMNS, "batch_id"])))) as copy:
-                for row in rows:
-                    copy.write_row((*row, batch_id))
-            conn.execute(merge_statement(table, stage))
-    return True
-
-
-def guide_apply_batch(rows: Sequence[tuple] | pa.Table, batch_id: int, table: str, staging: str) -> bool:
-    """The guide's design, made to run: one shared staging table, three separate statements.
-
-    Kept to show why it is unsafe. A crash after the staging append replays the batch into
-    a staging table that still holds it: the MERGE then meets each key twice. Those keys
-    are not in the target yet (the MERGE never ran), so both copies take the ``INSERT``
-    branch and the primary key rejects the second: ``UniqueViolation``, on every retry —
-    the query is stuck. (Had the target already held the keys — a crash between MERGE and
-    TRUNCATE — MERGE would refuse to update one row twice: ``CardinalityViolation``.) Two
-    queries sharing the staging table would merge (and TRUNCATE) each other's rows.
-    """
-    cols = [*COLUMNS, "batch_id"]
-    with postgres.connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {stage} (LIKE {table})").format(
-            stage=sql.Identifier(staging), table=sql.Identifier(table)))
-        with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-                sql.Identifier(staging), sql.SQL(", ").join(map(sql.Identifier, cols)))) as copy:
-            copy.write(copy_payload(arrow_batch(rows), batch_id))
-        crash_point("after-staging-write")
-        conn.execute(merge_statement(table, staging, dedupe=False))
-        conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
-    return True
 
 
 def events_stream(spark, topic: str, max_offsets_per_trigger: int):
@@ -213,10 +63,7 @@ def events_stream(spark, topic: str, max_offsets_per_trigger: int):
         T.StructField("event_type", T.StringType()), T.StructField("revenue", T.DoubleType()),
         T.StructField("timestamp", T.StringType()),
     ])
-    raw = (spark.readStream.format("kafka")
-           .option("kafka.bootstrap.servers", _bootstrap())
-           .option("subscribe", topic).option("startingOffsets", "earliest")
-           .option("maxOffsetsPerTrigger", max_offsets_per_trigger).load())
+    raw = kafka_stream(spark, topic, max_offsets_per_trigger)
     event = F.from_json(F.col("value").cast("string"), schema)
     return raw.select(event.alias("e"), "partition", "offset").select(
         F.col("e.event_id").alias("event_id"), F.col("e.user_id").alias("user_id"),
@@ -224,12 +71,6 @@ def events_stream(spark, topic: str, max_offsets_per_trigger: int):
         F.round(F.col("e.revenue") * 100).cast("long").alias("revenue_cents"),
         F.to_timestamp(F.col("e.timestamp")).alias("event_time"),
         F.col("partition").alias("kafka_partition"), F.col("offset").alias("kafka_offset"))
-
-
-def _bootstrap() -> str:
-    from pipeline_patterns.config import get_settings
-
-    return get_settings().kafka_bootstrap_servers
 
 
 def checkpoint_batches(checkpoint: str | Path) -> dict[str, list[int]]:
@@ -257,19 +98,6 @@ def batches_per_start(log: str | Path) -> list[list[dict]]:
         elif line.startswith('{"batch_id"') and starts:
             starts[-1].append(json.loads(line))
     return starts
-
-
-def ledger(table: str, ledger_table: str | None = None) -> list[tuple[int, int]]:
-    """``(batch_id, row_count)`` of every batch applied to ``table``, in order."""
-    with postgres.connect() as conn:
-        return conn.execute(sql.SQL("SELECT batch_id, row_count FROM {} ORDER BY batch_id").format(
-            sql.Identifier(ledger_table or f"{table}_batches"))).fetchall()
-
-
-def table_event_ids(table: str) -> list[str]:
-    """Every ``event_id`` in the table (an independent read with psycopg)."""
-    with postgres.connect() as conn:
-        return [str(r[0]) for r in conn.execute(sql.SQL("SELECT event_id FROM {}").format(sql.Identifier(table)))]
 
 
 WRITERS = ("transactional", "guide")
@@ -328,11 +156,7 @@ def run(topic: str, table: str, checkpoint: str, ledger: str | None = None,
     query_started = time.perf_counter()
     query = (events_stream(spark, topic, max_offsets_per_trigger).writeStream.foreachBatch(write)
              .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
-    if not query.awaitTermination(BOUND_S):  # availableNow stops by itself; this is a safety net
-        query.stop()
-        raise TimeoutError(f"the query did not catch up within {BOUND_S} s")
-    if query.exception():
-        raise query.exception()
+    await_bounded(query, f"the query from {topic!r} into {table!r}", BOUND_S)  # availableNow stops by itself
     seconds = time.perf_counter() - query_started
     progress = query.recentProgress
     ran = [p for p in progress if p["numInputRows"] > 0]

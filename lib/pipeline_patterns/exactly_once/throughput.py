@@ -11,16 +11,20 @@ import uuid
 from dataclasses import dataclass
 
 from pipeline_patterns import datagen, kafka_client
-from pipeline_patterns.exactly_once.kafka_transactions import ProcessorConfig, run
+from pipeline_patterns.exactly_once.kafka_transactions import ReadProcessWriteConfig, run
 
 
 @dataclass(frozen=True)
 class Measurement:
+    """One run of a read-process-write processor: records committed, in how long, in how many commits."""
+
     mode: str
     commit_interval_ms: int
     records: int
     seconds: float
     commits: int
+    client: str = "kafka-python"
+    """The Kafka client that ran the loop (``benchmarks/exactly_once_overhead.py`` compares several)."""
 
     @property
     def records_per_s(self) -> float:
@@ -39,7 +43,7 @@ def measure(input_topic: str, mode: str, commit_interval_ms: int, partitions: in
     suffix = uuid.uuid4().hex[:8]
     output = f"eos_bench_out_{suffix}"
     kafka_client.create_topic(output, partitions=partitions)
-    stats = run(ProcessorConfig(input_topic, output, f"eos_bench_{suffix}", mode=mode,
+    stats = run(ReadProcessWriteConfig(input_topic, output, f"eos_bench_{suffix}", mode=mode,
                                 commit_interval_ms=commit_interval_ms))
     return Measurement(mode, commit_interval_ms, stats.committed, stats.seconds, stats.commits)
 

@@ -2,7 +2,9 @@
 
 Each call processes everything available, then Spark's no-data batch advances the
 watermark (emitting what it closed), and the query stops by itself. Lessons call it
-once per step, so the watermark moves exactly when the lesson says.
+once per step, so the watermark moves exactly when the lesson says. A query that has not
+stopped within :data:`pipeline_patterns.spark.BOUND_S` (a safety net) is stopped and
+raises ``TimeoutError``; a failed query raises its own exception.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
-BOUND_S = 600  # a safety net on a slow laptop; availableNow ends by itself
+from pipeline_patterns.spark import await_bounded
 
 
 @dataclass
@@ -29,12 +31,7 @@ def run_bounded(df: DataFrame, checkpoint: str, output: str, step: int, output_m
     """Write ``df`` to the Delta table at ``output`` until caught up; return Spark's own progress figures."""
     query = (df.writeStream.format("delta").outputMode(output_mode).option("checkpointLocation", checkpoint)
              .trigger(availableNow=True).start(output))
-    if not query.awaitTermination(BOUND_S):  # availableNow ends by itself; the bound is a safety net
-        query.stop()
-        raise TimeoutError(f"step {step}: the availableNow query did not finish within {BOUND_S} s")
-    if query.exception():
-        raise query.exception()
-    return _progress(query, step)
+    return _progress(await_bounded(query, f"step {step}"), step)  # availableNow ends by itself
 
 
 def _progress(query, step: int) -> StepProgress:
@@ -66,11 +63,7 @@ def run_bounded_together(queries: dict[str, tuple[DataFrame, str, str]], step: i
     results = {}
     try:
         for name, query in started.items():
-            if not query.awaitTermination(BOUND_S):
-                raise TimeoutError(f"step {step}: query {name!r} did not finish within {BOUND_S} s")
-            if query.exception():
-                raise query.exception()
-            results[name] = _progress(query, step)
+            results[name] = _progress(await_bounded(query, f"step {step}: query {name!r}"), step)
     finally:
         for query in started.values():
             if query.isActive:

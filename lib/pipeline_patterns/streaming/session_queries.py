@@ -9,8 +9,8 @@ Guarantee: with a checkpoint and the Delta sink each session is written once; th
 result does not depend on how records were batched or in what order they arrived,
 only on event times (for events not dropped as later than the watermark).
 
-``guide_sessions`` is the guide's design ported to PySpark for comparison: every
-event kept in state and a **processing-time** timeout — see the lesson's pitfalls.
+The guide's design ported to PySpark for comparison — every event kept in state and a
+**processing-time** timeout — is :func:`pipeline_patterns.streaming.pitfalls.guide_sessions`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from pipeline_patterns import kafka_client as kafka_helpers
-from pipeline_patterns.config import get_settings
+from pipeline_patterns.spark import kafka_stream
 from pipeline_patterns.streaming.sessions import Click, Session
 
 SCHEMA = "user_id STRING, event_time TIMESTAMP, event_id STRING, value DOUBLE"
 OUTPUT = "user_id STRING, start_ms LONG, end_ms LONG, events LONG, value DOUBLE"
 AGGREGATE_STATE = "start_ms ARRAY<LONG>, last_ms ARRAY<LONG>, events ARRAY<LONG>, value ARRAY<DOUBLE>"
-EVERY_EVENT_STATE = "start_ms LONG, event_ms ARRAY<LONG>, values ARRAY<DOUBLE>"
 
 
 def produce_clicks(topic: str, clicks: list[Click]) -> int:
@@ -40,9 +39,7 @@ def produce_clicks(topic: str, clicks: list[Click]) -> int:
 
 
 def clicks_stream(spark: SparkSession, topic: str, delay: timedelta) -> DataFrame:
-    raw = (spark.readStream.format("kafka")
-           .option("kafka.bootstrap.servers", get_settings().kafka_bootstrap_servers)
-           .option("subscribe", topic).option("startingOffsets", "earliest").load())
+    raw = kafka_stream(spark, topic)
     clicks = raw.select(F.from_json(F.col("value").cast("string"), SCHEMA).alias("c")).select("c.*")
     return (clicks.withColumn("ts_ms", (F.unix_micros("event_time") / 1000).cast("long"))
             .withWatermark("event_time", f"{int(delay.total_seconds())} seconds"))
@@ -106,32 +103,6 @@ def builtin_sessions(clicks: DataFrame, gap: timedelta) -> DataFrame:
             .agg(F.count("*").alias("events"), F.sum("value").alias("value"))
             .select("user_id", (F.unix_micros("session_window.start") / 1000).cast("long").alias("start_ms"),
                     (F.unix_micros("session_window.end") / 1000).cast("long").alias("end_ms"), "events", "value"))
-
-
-def _guide_sessions(timeout_ms: int):
-    def update(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
-        (user,) = key
-        if state.hasTimedOut:
-            start, times, values = state.get
-            state.remove()
-            yield pd.DataFrame([{"user_id": user, "start_ms": start, "end_ms": max(times), "events": len(times),
-                                 "value": float(sum(values))}])
-            return
-        rows = pd.concat(list(batches)).sort_values("ts_ms")
-        start, times, values = state.get if state.exists else (int(rows["ts_ms"].iloc[0]), [], [])
-        state.update((start, list(times) + rows["ts_ms"].tolist(), list(values) + rows["value"].tolist()))
-        # Processing time: "no record *arrived* for 30 minutes". (PySpark takes milliseconds;
-        # the guide's "30 minutes" string raises NOT_INT.)
-        state.setTimeoutDuration(timeout_ms)
-
-    return update
-
-
-def guide_sessions(clicks: DataFrame, gap: timedelta) -> DataFrame:
-    """The guide's design: every event kept in state, closed by a processing-time timeout."""
-    return clicks.groupBy("user_id").applyInPandasWithState(
-        _guide_sessions(int(gap.total_seconds() * 1000)), OUTPUT, EVERY_EVENT_STATE, "append",
-        GroupStateTimeout.ProcessingTimeTimeout)
 
 
 def read_sessions(spark: SparkSession, output: str) -> set[Session]:

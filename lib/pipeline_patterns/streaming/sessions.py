@@ -8,8 +8,8 @@ the session spans ``[first event, last event + gap)``.
 *when* a streaming engine may emit each session: only once the watermark has passed
 the session's end. Earlier is wrong when a user's clicks can arrive out of order: a
 click that arrives later can still extend the session or bridge it with the next one.
-:func:`processing_time_sessions` shows the guide's pitfall: with a processing-time
-timeout the sessions depend on when records *arrived*, not when events happened.
+The guide's pitfall — with a processing-time timeout the sessions depend on when
+records *arrived*, not when events happened — is in :mod:`pipeline_patterns.streaming.pitfalls`.
 """
 
 from __future__ import annotations
@@ -87,28 +87,6 @@ def emitted_after_steps(steps: list[list[Click]], gap: timedelta, delay: timedel
         emitted.append({s for s in sessionize(seen, gap)
                         if mark is not None and (s.end <= mark if engine == "session_window" else s.end < mark)})
     return emitted
-
-
-def processing_time_sessions(arrivals: list[tuple[datetime, Click]], timeout: timedelta) -> list[tuple[str, int]]:
-    """The guide's logic: a user's session closes only when no record *arrived* for ``timeout``.
-
-    ``arrivals`` are (arrival time, event) pairs. Returns (user, events) per session.
-    The same events with another arrival schedule (a replay, a lagging consumer) give
-    other sessions.
-    """
-    by_user: dict[str, list[datetime]] = defaultdict(list)
-    for arrived, event in sorted(arrivals, key=lambda a: a[0]):
-        by_user[event.user_id].append(arrived)
-    result = []
-    for user, times in sorted(by_user.items()):
-        count, last = 1, times[0]
-        for t in times[1:]:
-            if t - last >= timeout:
-                result.append((user, count))
-                count = 0
-            count, last = count + 1, t
-        result.append((user, count))
-    return result
 
 
 BRIDGE_USER = "user_bridge"

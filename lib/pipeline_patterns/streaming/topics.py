@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.config import Settings
@@ -81,15 +80,8 @@ def describe(name: str, settings: Settings | None = None) -> TopicSpec:
 
 def ensure_topic(spec: TopicSpec, settings: Settings | None = None) -> bool:
     """Create the topic if missing; check an existing one matches. True when created now."""
-    admin = kafka_helpers.admin(settings)
-    try:
-        admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication_factor,
-                                      topic_configs=spec.configs())])
-        created = True
-    except TopicAlreadyExistsError:
-        created = False
-    finally:
-        admin.close()
+    created = kafka_helpers.create_topic(spec.name, spec.partitions, spec.replication_factor, spec.configs(),
+                                         settings)
     found = _wait_described(spec.name, settings)
     diff = spec.differences(found)
     if diff:

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline_patterns import kafka_client as kafka_helpers
-from pipeline_patterns.config import get_settings
+from pipeline_patterns.spark import kafka_stream
 from pipeline_patterns.streaming.bounded import StepProgress, run_bounded
 from pipeline_patterns.streaming.watermarks import Event, Window
 
@@ -36,9 +36,7 @@ def produce_events(topic: str, events: list[Event]) -> int:
 
 def windowed_counts(spark: SparkSession, topic: str, delay: timedelta, size: timedelta, slide: timedelta) -> DataFrame:
     """The guide's query: watermark, sliding windows per event type, counts."""
-    events = (spark.readStream.format("kafka")
-              .option("kafka.bootstrap.servers", get_settings().kafka_bootstrap_servers)
-              .option("subscribe", topic).option("startingOffsets", "earliest").load()
+    events = (kafka_stream(spark, topic)
               .select(F.from_json(F.col("value").cast("string"), SCHEMA).alias("e")).select("e.*"))
     return (events.withWatermark("event_time", _interval(delay))
             .groupBy(F.window("event_time", _interval(size), _interval(slide)), "event_type")

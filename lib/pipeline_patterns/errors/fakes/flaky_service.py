@@ -1,6 +1,6 @@
-"""A real, breakable dependency for the circuit breaker: a price service in its own OS process.
+"""A fake but real, breakable dependency for the circuit breaker: a price service in its own OS process.
 
-``python -m pipeline_patterns.errors.flaky_service --port 0 --port-file PATH`` serves on
+``python -m pipeline_patterns.errors.fakes.flaky_service --port 0 --port-file PATH`` serves on
 127.0.0.1 (port 0: the OS picks a free one and the server writes it to ``PATH``):
 
 * ``GET /price/<id>`` — ``200 {"id": 7, "price": 12.34}`` for ids 1..1000; any other id
@@ -38,7 +38,9 @@ from typing import ClassVar
 import requests
 
 from pipeline_patterns.poll import wait_until
+from pipeline_patterns.stack.processes import start_process
 
+MODULE = "pipeline_patterns.errors.fakes.flaky_service"
 CATALOGUE = range(1, 1001)
 
 
@@ -149,11 +151,8 @@ class FlakyService:
             raise RuntimeError(f"the flaky service is still running (pid {self.pid}); kill or stop it first")
         port_file = Path(self._dir.name) / f"port.{self.starts}"
         log = Path(self._dir.name) / "service.log"
-        with open(log, "ab") as out:
-            self._proc = proc = subprocess.Popen(
-                [sys.executable, "-m", "pipeline_patterns.errors.flaky_service", "--port", str(self.port),
-                 "--port-file", str(port_file)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+        self._proc = proc = start_process([sys.executable, "-m", MODULE, "--port", str(self.port),
+                                           "--port-file", str(port_file)], log)
         self.starts += 1
         self.paused = False
         # If the notebook or test forgets stop(), the process still goes when this object does.
