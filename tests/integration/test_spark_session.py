@@ -30,7 +30,7 @@ def test_kafka_to_delta_to_postgres(spark, unique, tmp_path):
     topic, table = f"spark_it_{unique}", f"spark_it_{unique}"
     kafka_client.create_topic(topic, partitions=2)
     assert kafka_client.produce_json(topic, [{"n": n} for n in range(25)]) == 25
-    df = (spark.read.format("kafka").option("kafka_client.bootstrap.servers", get_settings().kafka_bootstrap_servers)
+    df = (spark.read.format("kafka").option("kafka.bootstrap.servers", get_settings().kafka_bootstrap_servers)
           .option("subscribe", topic).load()
           .selectExpr("CAST(get_json_object(CAST(value AS STRING), '$.n') AS INT) AS n"))
     df.write.format("delta").save(str(tmp_path / "delta"))
