@@ -6,7 +6,24 @@ Guarantees: ``up`` returns only once every service answers a real request
 process the kit started and leaves no listener on the kit's ports.
 """
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from pipeline_patterns.stack.errors import StackError
-from pipeline_patterns.stack.manager import Stack
+
+if TYPE_CHECKING:
+    from pipeline_patterns.stack.manager import Stack
 
 __all__ = ["Stack", "StackError"]
+
+
+def __getattr__(name: str):
+    """``Stack`` on first use: a processor that only needs ``stack.processes`` (the one Popen)
+    does not load the manager, every service module, psycopg and requests at start-up."""
+    if name == "Stack":
+        from pipeline_patterns.stack.manager import Stack
+
+        return Stack
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
