@@ -48,3 +48,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from pipeline_patterns.stack import Stack
 
         Stack().down()
+
+
+LEFT_BEHIND = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_leaves_the_stack_as_it_found_it(request: pytest.FixtureRequest):
+    """Snapshot the stack's topics, tables, views, publications, slots and connectors before each
+    module that uses the stack; after it, drop what the module left and wait until the stack is
+    back to the snapshot (a failure here fails the module). With unique names in every test, this
+    is what lets `make test` run twice in a row on one stack: the second run finds what the first found.
+    """
+    if not any(part in request.node.nodeid for part in NEEDS_STACK[:-1]):  # not nbval's notebooks/
+        yield
+        return
+    from pipeline_patterns.poll import wait_until
+    from pipeline_patterns.stack import resources
+
+    before = resources.snapshot()
+    yield
+    left = resources.snapshot() - before
+    if left:
+        request.config.stash.setdefault(LEFT_BEHIND, []).append(f"{request.node.nodeid}: {left.describe()}")
+        resources.drop(left)
+        wait_until(lambda: not (resources.snapshot() - before), 60,
+                   f"the stack back to its state before {request.node.nodeid}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    left = config.stash.get(LEFT_BEHIND, [])
+    if left:
+        terminalreporter.section("dropped after their module (created by the tests, left behind)")
+        for line in left:
+            terminalreporter.write_line(line)

@@ -14,7 +14,8 @@ from pipeline_patterns.config import Settings, get_settings
 from pipeline_patterns.poll import wait_until
 
 
-def _url(settings: Settings | None, path: str) -> str:
+def url(path: str, settings: Settings | None = None) -> str:
+    """The Connect REST address of ``path`` (``/connectors``, ...)."""
     return f"{(settings or get_settings()).kafka_connect_url.rstrip('/')}{path}"
 
 
@@ -43,14 +44,14 @@ def debezium_postgres_config(topic_prefix: str, tables: list[str], slot: str,
 def register(name: str, config: dict[str, str], settings: Settings | None = None,
              timeout_s: float = 60.0) -> dict:
     """Create or update connector ``name`` (PUT is idempotent) and wait until its task runs."""
-    response = requests.put(_url(settings, f"/connectors/{name}/config"), json=config, timeout=30)
+    response = requests.put(url(f"/connectors/{name}/config", settings), json=config, timeout=30)
     if response.status_code >= 400:
         raise RuntimeError(f"Kafka Connect refused connector {name!r}: {response.status_code} {response.text}")
     return wait_running(name, settings, timeout_s)
 
 
 def status(name: str, settings: Settings | None = None) -> dict:
-    response = requests.get(_url(settings, f"/connectors/{name}/status"), timeout=10)
+    response = requests.get(url(f"/connectors/{name}/status", settings), timeout=10)
     response.raise_for_status()
     return response.json()
 
@@ -59,7 +60,7 @@ def wait_running(name: str, settings: Settings | None = None, timeout_s: float =
     """Poll the connector's status until it and its tasks are RUNNING; fail at once on FAILED."""
 
     def running() -> dict | None:
-        response = requests.get(_url(settings, f"/connectors/{name}/status"), timeout=10)
+        response = requests.get(url(f"/connectors/{name}/status", settings), timeout=10)
         if response.status_code != 200:
             return None
         current = response.json()
@@ -74,7 +75,7 @@ def wait_running(name: str, settings: Settings | None = None, timeout_s: float =
 
 def delete(name: str, settings: Settings | None = None) -> bool:
     """Remove the connector; True if it existed."""
-    response = requests.delete(_url(settings, f"/connectors/{name}"), timeout=30)
+    response = requests.delete(url(f"/connectors/{name}", settings), timeout=30)
     if response.status_code == 404:
         return False
     response.raise_for_status()
