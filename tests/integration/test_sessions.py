@@ -38,9 +38,9 @@ def test_both_engines_equal_the_reference_step_by_step(tmp_path, unique):
             "state": (stateful_sessions(stream, GAP), str(tmp_path / "s_ck"), str(tmp_path / "s_out")),
             "session_window": (builtin_sessions(stream, GAP), str(tmp_path / "w_ck"), str(tmp_path / "w_out")),
         }, number)
-        emitted["state"].append({s for s in read_sessions(spark, str(tmp_path / "s_out")) if s.user_id != "zz_end"})
+        emitted["state"].append({s for s in read_sessions(str(tmp_path / "s_out")) if s.user_id != "zz_end"})
         emitted["session_window"].append(
-            {s for s in read_sessions(spark, str(tmp_path / "w_out")) if s.user_id != "zz_end"})
+            {s for s in read_sessions(str(tmp_path / "w_out")) if s.user_id != "zz_end"})
     expected = set(sessionize(clicks, GAP))
     assert emitted["state"][-1] == expected == emitted["session_window"][-1]
     for engine, per_step in emitted.items():

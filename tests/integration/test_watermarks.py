@@ -28,7 +28,7 @@ def run_on_spark(spark, steps, tmp_path, unique):
         produce_events(topic, events)
         progress.append(run_step(spark, topic, str(tmp_path / "checkpoint"), str(tmp_path / "out"), number,
                                  DELAY, SIZE, SLIDE))
-    return read_emitted(spark, str(tmp_path / "out")), progress
+    return read_emitted(str(tmp_path / "out")), progress
 
 
 @pytest.mark.parametrize("seed", [42, 7])

@@ -77,3 +77,17 @@ def test_every_seed_has_an_event_partly_counted_and_one_dropped_behind_the_water
     partly, dropped = (fate[e.event_id] for e in steps[1][:2])
     assert partly.event_time < partly.watermark and 0 < partly.counted_in < partly.windows
     assert dropped.event_time < dropped.watermark and dropped.counted_in == 0
+
+
+def test_batch_files_hold_each_emitted_row_once_even_when_a_batch_is_replayed(tmp_path):
+    from pipeline_patterns.streaming.bounded import emitted_rows
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "batch-000000.jsonl").write_text('{"k": "a", "n": 1}\n')
+    (out / "batch-000002.jsonl").write_text('{"k": "c", "n": 3}\n{"k": "d", "n": 4}\n')
+    (out / "batch-000001.jsonl").write_text('{"k": "b", "n": 2}\n')
+    (out / "batch-000001.partial").write_text('{"k": "half-written"')  # a crash mid-write: never read
+    (out / "batch-000001.jsonl").write_text('{"k": "b", "n": 2}\n')  # the replayed batch replaces its own file
+    assert emitted_rows(str(out)) == [{"k": "a", "n": 1}, {"k": "b", "n": 2}, {"k": "c", "n": 3}, {"k": "d", "n": 4}]
+    assert emitted_rows(str(tmp_path / "nothing yet")) == []

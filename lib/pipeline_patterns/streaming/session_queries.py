@@ -25,6 +25,7 @@ from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.spark import kafka_stream
+from pipeline_patterns.streaming.bounded import emitted_rows
 from pipeline_patterns.streaming.sessions import Click, Session
 
 SCHEMA = "user_id STRING, event_time TIMESTAMP, event_id STRING, value DOUBLE"
@@ -105,11 +106,7 @@ def builtin_sessions(clicks: DataFrame, gap: timedelta) -> DataFrame:
                     (F.unix_micros("session_window.end") / 1000).cast("long").alias("end_ms"), "events", "value"))
 
 
-def read_sessions(spark: SparkSession, output: str) -> set[Session]:
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, output):
-        return set()
-    return {Session(r.user_id, datetime.fromtimestamp(r.start_ms / 1000, UTC),
-                    datetime.fromtimestamp(r.end_ms / 1000, UTC), r.events)
-            for r in spark.read.format("delta").load(output).collect()}
+def read_sessions(output: str) -> set[Session]:
+    """The sessions the query has emitted so far."""
+    return {Session(r["user_id"], datetime.fromtimestamp(r["start_ms"] / 1000, UTC),
+                    datetime.fromtimestamp(r["end_ms"] / 1000, UTC), r["events"]) for r in emitted_rows(output)}

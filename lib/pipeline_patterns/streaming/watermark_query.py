@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from pipeline_patterns import kafka_client as kafka_helpers
 from pipeline_patterns.spark import kafka_stream
-from pipeline_patterns.streaming.bounded import StepProgress, run_bounded
+from pipeline_patterns.streaming.bounded import StepProgress, emitted_rows, run_bounded
 from pipeline_patterns.streaming.watermarks import Event, Window
 
 SCHEMA = "event_id STRING, event_type STRING, event_time TIMESTAMP"
@@ -49,14 +49,7 @@ def run_step(spark: SparkSession, topic: str, checkpoint: str, output: str, step
     return run_bounded(windowed_counts(spark, topic, delay, size, slide), checkpoint, output, step)
 
 
-def read_emitted(spark: SparkSession, output: str) -> dict[tuple[Window, str], int]:
+def read_emitted(output: str) -> dict[tuple[Window, str], int]:
     """The windows the query has emitted so far, as the reference reports them."""
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, output):
-        return {}
-    rows = (spark.read.format("delta").load(output)  # epoch seconds: no local-time conversion in Python
-            .select(F.col("window.start").cast("long").alias("start"), F.col("window.end").cast("long").alias("end"),
-                    "event_type", "events").collect())
-    return {(Window(datetime.fromtimestamp(r.start, UTC), datetime.fromtimestamp(r.end, UTC)), r.event_type): r.events
-            for r in rows}
+    return {(Window(datetime.fromisoformat(r["window"]["start"]), datetime.fromisoformat(r["window"]["end"])),
+             r["event_type"]): r["events"] for r in emitted_rows(output)}
