@@ -27,9 +27,12 @@ from datetime import timedelta
 VARIANTS: dict[str, dict[str, str]] = {
     "defaults": {},
     "no-ui": {"spark.ui.enabled": "false"},
-    "no-ui, no codegen": {"spark.ui.enabled": "false", "spark.sql.codegen.wholeStage": "false"},
-    "no-ui, no AQE": {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"},
-    "no-ui, 1 shuffle partition": {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "1"},
+    "no-ui+no-codegen": {"spark.ui.enabled": "false", "spark.sql.codegen.wholeStage": "false"},
+    "no-ui+no-AQE": {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"},
+    "no-ui+1-shuffle-partition": {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "1"},
+    # the driver JVM with the JVM's own JIT and collector (C2, G1) instead of the kit's C1 + serial GC
+    "no-ui+jvm-default-JIT-and-GC": {"spark.ui.enabled": "false",
+                                     "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR"},
 }
 
 
@@ -85,14 +88,14 @@ def main() -> None:
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
         r = results[name]
         top = sorted(r["parts_s"].items(), key=lambda kv: -kv[1])[:4]
-        print(f"{name:28s} session {r['session_s']:5.1f} s | first step {r['steps_s'][0]:5.1f} s | "
+        print(f"{name:26s} session {r['session_s']:5.1f} s | first step {r['steps_s'][0]:5.1f} s | "
               f"later steps median {statistics.median(r['steps_s'][1:]):5.2f} s | "
               + ", ".join(f"{k} {v:.1f} s" for k, v in top), flush=True)
     base = statistics.median(results["defaults"]["steps_s"][1:]) if "defaults" in results else None
     if base:
         print("median later step, ratio to the kit's defaults (same run):")
         for name, r in results.items():
-            print(f"  {name:28s} {statistics.median(r['steps_s'][1:]) / base:.2f}x")
+            print(f"  {name:26s} {statistics.median(r['steps_s'][1:]) / base:.2f}x")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,11 @@ DEFAULT_CONF = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
-    "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+    # C1 only and the serial collector: the lessons' JVMs are short-lived and their data tiny, so
+    # C2's compile threads and G1's helpers only compete for the 2 cores. Same run, lesson 04's
+    # stepped query: session start 12.7/11.4 s -> 9.9/9.7 s, a warm step 2.95/3.22 s -> 2.44/2.80 s
+    # (benchmarks/spark_small_batches.py, two rounds). A large job would want them back.
+    "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
 }
 
 
