@@ -3,12 +3,175 @@
 Each function takes the figures a lesson already computed and returns the matplotlib
 ``Figure`` (the notebook shows it). matplotlib is imported inside the functions: it is
 in the ``notebooks`` extra, not needed by the library's patterns or its unit tests.
+Functions follow the lessons' order (00 to 12).
+
+Size: one short function per lesson figure; the house rule wants them in one module, and
+each reads on its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+def stack_tour_measurements(per_partition: Any, timings: Mapping[str, float], topic: str) -> Any:
+    """Lesson 00: messages per partition of the tour's topic, beside the seconds each step took.
+
+    ``per_partition`` is a pandas Series (partition -> messages); ``timings`` maps a step to seconds.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    per_partition.plot.bar(ax=left, color="#4C72B0")
+    left.set(title=f"{topic}: messages per partition", xlabel="partition", ylabel="messages")
+    pd.Series(timings).plot.barh(ax=right, color="#55A868")
+    right.set(title="seconds per step (this run)", xlabel="seconds")
+    fig.tight_layout()
+    return fig
+
+
+def partition_spread(counts: Mapping[str, Sequence[int]], skews: Mapping[str, float], n_events: int,
+                     partitions: int) -> Any:
+    """Lesson 01: messages per partition for each keyed stream, against the even share.
+
+    ``counts`` maps a stream to its messages per partition (partition 0 first), ``skews`` the
+    stream to its skew ratio (largest partition over the mean); a stream named for user ids
+    is drawn in blue, the others in red.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), sharey=True)
+    for ax, (name, per) in zip(axes, counts.items(), strict=False):
+        ax.bar(range(partitions), per, color="#4C72B0" if "user" in name else "#C44E52")
+        ax.axhline(n_events / partitions, color="grey", linestyle="--", linewidth=1, label="even share")
+        ax.set(title=f"{name}: skew {skews[name]:.2f}", xlabel="partition", ylabel="messages")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def producer_throughput(bench: Any) -> Any:
+    """Lesson 01: producer records/s with the default and the tuned configuration.
+
+    ``bench`` is a DataFrame indexed by configuration (``"default"``, ``"tuned"``) with a
+    ``"records/s"`` column (the median of the runs).
+    """
+    ratio = bench.loc["tuned", "records/s"] / bench.loc["default", "records/s"]
+    ax = bench["records/s"].plot.bar(color=["#4C72B0", "#55A868"], figsize=(5, 3), rot=0,
+                                     title=f"producer throughput, tuned = {ratio:.2f}x default")
+    ax.set_ylabel("records/s (median of 2)")
+    return ax.figure
+
+
+WATERMARK_VERDICT_COLORS = {"counted": "#55A868", "partly counted": "#DD8452", "dropped": "#C44E52"}
+"""Lesson 04's verdicts on an event, by name."""
+
+
+def watermark_verdicts(fates: Any, reference: Any, per_step: int) -> Any:
+    """Lesson 04: each event's time by arrival step, coloured by its verdict, and each step's watermark.
+
+    A verdict is what the watermark did to the event: counted, partly counted or dropped.
+
+    ``fates`` is a DataFrame of the reference's fates (``step``, ``event_time``, ``verdict``; one
+    row per event, index 0..n-1 in arrival order); ``reference`` a
+    :class:`~pipeline_patterns.streaming.watermarks.Simulation` (``watermark_before_step``,
+    ``None`` before the first step); ``per_step`` events per step (spreads a step's points).
+    """
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for verdict, rows in fates.groupby("verdict"):
+        ax.scatter(rows["step"] + (rows.index % per_step) / (per_step * 1.6), rows["event_time"], s=22,
+                   color=WATERMARK_VERDICT_COLORS[verdict], label=verdict)
+    for k, w in enumerate(reference.watermark_before_step):
+        if w is not None:  # the first step has no watermark yet
+            ax.hlines(w, k - 0.1, k + 0.7, color="black", linewidth=2,
+                      label="watermark the step used" if k == 1 else None)
+    ax.yaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.set(xlabel="arrival step", ylabel="event time (UTC)",
+           title="Event time vs watermark: what counted and what was lost")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def watermark_delay_tradeoff(kept: Any, day: Sequence[Sequence[Any]]) -> Any:
+    """Lesson 04: share of a day's departures fully counted and dropped, per watermark delay (log scale).
+
+    ``kept`` is a DataFrame indexed by ``"delay (min)"`` with one column per share (in %);
+    ``day`` the day's flights, step by step (only their number is shown).
+    """
+    ax = kept.plot(marker="o", logx=True, figsize=(7, 3.2), title=f"{sum(map(len, day))} departures, 1 Jan 2013")
+    ax.set_ylabel("% of flights")
+    return ax.figure
+
+
+def sessions_and_state(expected: Sequence[Any], gap: Any, progress: Mapping[str, Sequence[Any]]) -> Any:
+    """Lesson 05: each reference session's length and clicks, beside each query's state rows after each step.
+
+    ``expected`` are :class:`~pipeline_patterns.streaming.sessions.Session` (``start``, ``end`` =
+    last click + ``gap``, ``events``); ``progress`` maps a query (``"state"``, ``"session_window"``,
+    ``"guide"``) to its :class:`~pipeline_patterns.streaming.bounded.StepProgress` per step.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    lengths = pd.DataFrame([{"minutes": (s.end - s.start - gap).total_seconds() / 60, "clicks": s.events}
+                            for s in expected])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
+    lengths.plot.scatter(x="minutes", y="clicks", ax=left, s=40, color="#4C72B0",
+                         title=f"{len(expected)} sessions: length (first to last click) and clicks")
+    left.set_xlabel("minutes")
+    for name, colour in (("state", "#55A868"), ("session_window", "#4C72B0"), ("guide", "#C44E52")):
+        right.plot([p.state_rows if p.batches else None for p in progress[name]], marker="o", color=colour,
+                   label=name, alpha=0.8)  # None: no batch ran in that step (no new click, nothing to time out)
+    right.set(title="state rows after each step (Spark progress)", xlabel="step", ylabel="rows in the state store")
+    right.legend()
+    fig.tight_layout()
+    return fig
+
+
+def lambda_staleness(steps: Any, batch_after_hours: float) -> Any:
+    """Lesson 06: how stale the batch view and the speed view are at each step of the simulated day.
+
+    ``steps`` is a DataFrame with ``hours``, ``batch_staleness_h`` and ``speed_staleness_s`` per
+    step; a dotted line marks the nightly batch at ``batch_after_hours``.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.step(steps["hours"], steps["batch_staleness_h"] * 3600, where="post", label="batch view (now - cutoff)",
+            color="#4C72B0")
+    ax.plot(steps["hours"], steps["speed_staleness_s"], "o-",
+            label="speed view (newest arrival - newest in view + run time)", color="#DD8452")
+    ax.axvline(batch_after_hours, color="grey", ls=":", label="nightly batch for 2024-01-15")
+    ax.set_yscale("log")
+    ax.set_ylabel("staleness (s, log)")
+    ax.set_xlabel("hours after 2024-01-15 00:00 UTC")
+    ax.set_title("Staleness of each layer over the simulated day")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def kappa_catch_up(replay: Any) -> Any:
+    """Lesson 07: events still behind the end offsets after each poll batch of version 2's replay.
+
+    ``replay`` is a :class:`~pipeline_patterns.architectures.kappa.reprocessing.ReplayResult`
+    (``per_batch_lag``, ``events``, ``seconds``).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(range(1, len(replay.per_batch_lag) + 1), replay.per_batch_lag, "o-", color="#55A868")
+    ax.set_xlabel("poll batch")
+    ax.set_ylabel("events behind the end offsets")
+    ax.set_title(f"v2 catching up: {replay.events} events in {replay.seconds:.2f} s")
+    fig.tight_layout()
+    return fig
 
 
 def medallion_accounting(accounts: Mapping[str, Any], gold_rows: Mapping[str, int],
@@ -42,13 +205,108 @@ def medallion_accounting(accounts: Mapping[str, Any], gold_rows: Mapping[str, in
     return fig
 
 
+def exactly_once_costs(costs: Any, kill_audit: Any) -> Any:
+    """Lesson 09: records/s at-least-once vs transactional per commit interval, and duplicates after kill -9.
+
+    ``costs`` is a DataFrame indexed by ``commit_interval_ms`` with ``at_least_once_per_s`` and
+    ``transactional_per_s``; ``kill_audit`` a DataFrame with a ``duplicates`` column, one row per
+    audited output (three rows, drawn green, red, red).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3))
+    costs[["at_least_once_per_s", "transactional_per_s"]].plot.bar(ax=left, rot=0, color=["#4C72B0", "#55A868"])
+    left.set_ylabel("records/s")
+    left.set_xlabel("commit interval (ms)")
+    left.legend(["at-least-once", "transactional"])
+    left.set_title("Throughput of the same processor")
+    duplicates = kill_audit["duplicates"]
+    right.barh(range(len(duplicates)), duplicates.values, color=["#55A868", "#C44E52", "#C44E52"])
+    right.set_yticks(range(len(duplicates)), [label.replace(" (", "\n(") for label in duplicates.index], fontsize=8)
+    right.set_xlabel("duplicate event ids seen")
+    right.set_title("After kill -9")
+    fig.tight_layout()
+    return fig
+
+
+def sink_batches(ledger: Sequence[tuple[int, int]], second_start: Sequence[Mapping[str, Any]]) -> Any:
+    """Lesson 10: rows each micro-batch applied, the batch replayed (and skipped) after the kill highlighted.
+
+    ``ledger`` is ``(batch_id, rows)`` per applied batch; ``second_start`` the second start's
+    batches as its log reports them (``batch_id``, ``applied``).
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    batches = pd.DataFrame(ledger, columns=["batch_id", "rows"])
+    replayed = [b["batch_id"] for b in second_start if not b["applied"]]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.bar(batches["batch_id"], batches["rows"], color="#4C72B0")
+    ax.bar(replayed, batches.set_index("batch_id").loc[replayed, "rows"], color="#DD8452",
+           label="replayed after the kill: skipped")
+    ax.set_xlabel("micro-batch id")
+    ax.set_ylabel("rows applied")
+    ax.legend(loc="lower left")
+    ax.set_title("Every batch applied once, the replayed one included")
+    return fig
+
+
+def dlq_accounting(acc: Any, retried_reason: str, max_retries: int) -> Any:
+    """Lesson 11: consumed = processed + dead-lettered, beside the dead-lettered records per reason.
+
+    ``acc`` is a :class:`~pipeline_patterns.errors.dlq_audit.DlqAccounting` (``consumed``,
+    ``processed``, ``dead``, ``duplicates``, ``dead_lettered``: reason -> records); the bar of
+    ``retried_reason`` (retried ``max_retries`` times first) is orange.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"width_ratios": [1, 1.4]})
+    left.bar(["consumed"], [acc.consumed], color="#4C72B0")
+    left.bar(["processed +\ndead-lettered"], [acc.processed], color="#55A868", label="processed")
+    left.bar(["processed +\ndead-lettered"], [acc.dead], bottom=[acc.processed], color="#C44E52",
+             label="dead-lettered")
+    left.text(0, acc.consumed, f"{acc.consumed}", ha="center", va="bottom")
+    left.text(1, acc.consumed, f"{acc.processed} + {acc.dead}", ha="center", va="bottom")
+    left.set(title=f"every record accounted for ({acc.duplicates} duplicates removed)",
+             ylabel="distinct input positions", ylim=(0, acc.consumed * 1.12))
+    left.legend(loc="lower center")
+    reasons = sorted(acc.dead_lettered.items(), key=lambda item: item[1])
+    right.barh([r for r, _ in reasons], [n for _, n in reasons],
+               color=["#DD8452" if r == retried_reason else "#C44E52" for r, _ in reasons])
+    for y, (_, n) in enumerate(reasons):
+        right.text(n, y, f" {n}", va="center")
+    right.set(title=f"dead-lettered per reason (orange: retried {max_retries}x first)", xlabel="records")
+    fig.tight_layout()
+    return fig
+
+
+def redrive_runs(first: Any, second: Any) -> Any:
+    """Lesson 11: DLQ positions each re-drive sent, found already re-driven, or could not fix.
+
+    ``first`` and ``second`` are :class:`~pipeline_patterns.errors.redrive.RedriveReport`
+    (``sent``, ``already_redriven``, ``unfixable``).
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    runs = pd.DataFrame({"first re-drive": vars(first), "second re-drive": vars(second)}).loc[
+        ["sent", "already_redriven", "unfixable"]].T
+    runs.plot.barh(stacked=True, ax=ax, color=["#55A868", "#8172B3", "#C44E52"])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set(title="re-drive twice: the second run sends nothing", xlabel="distinct DLQ positions")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
 BREAKER_COLORS = {"ok": "#55A868", "business": "#8172B2", "system": "#C44E52", "rejected": "#999999",
                   "closed": "#FFFFFF", "open": "#F6D5D5", "half_open": "#FBE3B5"}
 """Call results (lanes, in this order) and circuit states (background), by name."""
 
 
 def breaker_timeline(outcomes: Sequence[Any], events: Sequence[Any], t0: float,
-                     marks: Mapping[str, float] | None = None) -> Any:
+                     marks: Mapping[str, float] | None = None, title: str | None = None) -> Any:
     """Lesson 12's timeline. Top: calls offered vs calls that reached the service, cumulative.
     Bottom: each call on its worker's lane, start to end, coloured by outcome. Background: the
     breaker's state.
@@ -56,7 +314,8 @@ def breaker_timeline(outcomes: Sequence[Any], events: Sequence[Any], t0: float,
     ``outcomes`` are :class:`~pipeline_patterns.errors.fakes.load.CallOutcome` (``start``,
     ``end``, ``worker``, ``result``); ``events`` the breaker's transitions (``at``,
     ``to_state``: a state whose value is ``"closed"``, ``"open"`` or ``"half_open"``); times
-    are clock readings, shown as seconds since ``t0``; ``marks`` label moments with a dashed line.
+    are clock readings, shown as seconds since ``t0``; ``marks`` label moments with a dashed line;
+    ``title`` goes above both panels.
     """
     import matplotlib.pyplot as plt
 
@@ -91,4 +350,6 @@ def breaker_timeline(outcomes: Sequence[Any], events: Sequence[Any], t0: float,
         top.text(at - t0, 1.01, label, transform=top.get_xaxis_transform(), ha="center", fontsize=8)
     top.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
+    if title is not None:
+        fig.suptitle(title, y=1.02)
     return fig
