@@ -43,7 +43,7 @@ run: up ## setup + up + every notebook through papermill + report
 NBVAL := --nbval-lax --nbval-current-env
 
 test: setup ## the whole suite: unit, integration, notebooks (starts the stack if down)
-	$(PYTEST) tests/unit tests/integration tests/notebooks tests/reliability $(NBVAL) notebooks/
+	$(PYTEST) tests/unit tests/integration tests/notebooks tests/reliability $(NBVAL) notebooks/ --durations=25
 
 test-unit: $(VENV)/.installed-test ## pure logic: venv + the `test` extra, no Maven, apt, JVM or stack
 	$(PYTEST) tests/unit
