@@ -118,6 +118,17 @@ def test_dlq_records_carry_the_original_bytes_and_their_story(processed_run):
                ["order_id"] for r in output)
 
 
+def committed_and_written(t, placed) -> tuple[set, set]:
+    """Input positions below the group's committed offsets, and positions found in the output or the DLQ."""
+    committed = kafka_client.committed_offsets(t.group)
+    below = {pos for pos in placed
+             if kafka_client.parse_source_position(pos)[2]
+             < committed.get(kafka_client.parse_source_position(pos)[1], 0)}
+    written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
+        set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
+    return below, written
+
+
 def test_a_crash_between_the_dlq_send_and_the_commit_loses_nothing(unique, tmp_path):
     t = make_topics(unique)
     samples = orders.mixed(N_VALID, PER_KIND, seed=SEED)
@@ -127,12 +138,7 @@ def test_a_crash_between_the_dlq_send_and_the_commit_loses_nothing(unique, tmp_p
     assert run.wait(timeout_s=120) == -signal.SIGKILL
     # Everything below the committed offsets is already in the output or the DLQ (acknowledged first);
     # the crashed batch is above them.
-    committed = kafka_client.committed_offsets(t.group)
-    below = {pos for pos in placed
-             if kafka_client.parse_source_position(pos)[2]
-             < committed.get(kafka_client.parse_source_position(pos)[1], 0)}
-    written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
-        set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
+    below, written = committed_and_written(t, placed)
     assert 0 < len(below) < len(placed) and below <= written
     run.start()
     run.wait(timeout_s=120)
@@ -149,12 +155,7 @@ def test_committing_before_the_acks_loses_what_was_in_flight(unique, tmp_path):
     run = processor(t, tmp_path, commit_before_ack=True, linger_ms=200)
     run.start({CRASH_ENV: "after-commit-before-ack:2"})
     run.wait(timeout_s=120)
-    committed = kafka_client.committed_offsets(t.group)
-    below = {pos for pos in placed
-             if kafka_client.parse_source_position(pos)[2]
-             < committed.get(kafka_client.parse_source_position(pos)[1], 0)}
-    written = set(dlq_audit.positions_by_source(kafka_client.read_all(t.output))) | \
-        set(dlq_audit.positions_by_source(kafka_client.read_all(t.dlq)))
+    below, written = committed_and_written(t, placed)
     assert len(below - written) > 0  # committed as done, written nowhere
     run.start()
     run.wait(timeout_s=120)
