@@ -35,6 +35,14 @@ DEFAULT_CONF = {
     # stepped query: session start 12.7/11.4 s -> 9.9/9.7 s, a warm step 2.95/3.22 s -> 2.44/2.80 s
     # (benchmarks/spark_small_batches.py, two rounds). A large job would want them back.
     "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    # No generated code: Spark compiles Java (Janino) for every new plan, and the lessons run
+    # hundreds of small plans over a few thousand rows, where compiling costs more than it saves.
+    # Same JVM, same run, lesson 08's three deliveries (two rounds): 105/106 s -> 73/73 s
+    # (benchmarks/spark_small_batches.py has the streaming step). `factoryMode` is an internal
+    # Spark setting (it picks the interpreted path Spark falls back to anyway when codegen
+    # fails); a job over real volumes wants both settings back at their defaults.
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
 
 
