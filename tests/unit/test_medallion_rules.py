@@ -7,6 +7,7 @@ record by record, with exact counts for the seeded files.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from pipeline_patterns.architectures.medallion.fakes import (
     landing_files,
     to_json_lines,
 )
+from pipeline_patterns.architectures.medallion.lake import last_commit, table_version
 from pipeline_patterns.architectures.medallion.state import read_state, write_state
 
 GOOD_EVENT = {"event_id": "e1", "user_id": "user_0001", "session_id": "s1", "event_type": "purchase",
@@ -197,3 +199,32 @@ def test_state_file_starts_at_minus_one_and_keeps_each_consumer(tmp_path):
     write_state(state, "silver_events", 4)
     assert (read_state(state, "silver_events"), read_state(state, "gold_events")) == (4, 5)
     assert [p.name for p in state.parent.iterdir()] == ["versions.json"]  # no temporary file left
+
+
+# --- the table version and last commit, read from the Delta log --------------------------------
+
+def _commit(log, version: int, *actions: dict) -> None:
+    (log / f"{version:020d}.json").write_text("\n".join(json.dumps(a) for a in actions) + "\n")
+
+
+def test_table_version_and_last_commit_come_from_the_highest_numbered_commit_file(tmp_path):
+    table = tmp_path / "bronze"
+    assert table_version(str(table)) is None  # no table yet
+    log = table / "_delta_log"
+    log.mkdir(parents=True)
+    assert table_version(str(table)) is None  # a log folder without a commit is no table either
+    _commit(log, 0, {"protocol": {}},
+            {"commitInfo": {"operation": "WRITE", "operationMetrics": {"numOutputRows": "5"}}})
+    _commit(log, 11, {"commitInfo": {"operation": "MERGE", "operationMetrics": {"numTargetRowsInserted": "2"}}},
+            {"add": {"path": "part-0.parquet"}})
+    (log / "00000000000000000010.checkpoint.parquet").write_bytes(b"")  # not a commit
+    (log / "00000000000000000011.crc").write_text("{}")
+    assert table_version(str(table)) == 11
+    commit = last_commit(str(table))
+    assert (commit["version"], commit["operation"], commit["operationMetrics"]) == (
+        11, "MERGE", {"numTargetRowsInserted": "2"})
+
+
+def test_last_commit_of_a_missing_table_says_which_log_it_looked_for(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"is not a Delta table .*_delta_log"):
+        last_commit(str(tmp_path / "nowhere"))

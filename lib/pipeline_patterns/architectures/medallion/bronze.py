@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from pipeline_patterns.architectures.medallion.datasets import DatasetSpec
-from pipeline_patterns.architectures.medallion.lake import CDF, Lake
+from pipeline_patterns.architectures.medallion.lake import CDF, Lake, last_commit, table_version
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class BronzeRun:
 
 def ingest_files(spark: SparkSession, files: list[Path], bronze: str, dataset: str = "") -> BronzeRun:
     """Append ``files`` as one batch (one ``_ingested_at``), even if bronze already has them."""
-    created = DeltaTable.isDeltaTable(spark, bronze)
+    created = table_version(bronze) is not None
     raw = spark.read.option("primitivesAsString", "true").json([str(f) for f in files])
     rows = (raw.withColumn("_ingested_at", F.current_timestamp())
             .withColumn("_source_file", F.col("_metadata.file_path")))
@@ -43,13 +42,13 @@ def ingest_files(spark: SparkSession, files: list[Path], bronze: str, dataset: s
     if not created:  # table properties, set when the table is created
         writer = writer.option(CDF, "true").option("delta.appendOnly", "true")
     writer.save(bronze)
-    commit = DeltaTable.forPath(spark, bronze).history(1).first()
+    commit = last_commit(bronze)
     return BronzeRun(dataset, tuple(f.name for f in files), int(commit["operationMetrics"]["numOutputRows"]),
                      commit["version"])
 
 
 def ingested_files(spark: SparkSession, bronze: str) -> set[Path]:
-    if not DeltaTable.isDeltaTable(spark, bronze):
+    if table_version(bronze) is None:
         return set()
     uris = spark.read.format("delta").load(bronze).select("_source_file").distinct().collect()
     return {Path(unquote(urlparse(row[0]).path)).resolve() for row in uris}

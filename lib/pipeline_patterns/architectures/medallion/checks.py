@@ -17,7 +17,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
-from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -54,7 +53,7 @@ def snapshot(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> dict[str, Tabl
     """Version and checksum of each layer's table (None for a table not created yet)."""
     out = {}
     for layer in LAYERS:
-        path, version = lake.table(layer, ds), table_version(spark, lake.table(layer, ds))
+        path, version = lake.table(layer, ds), table_version(lake.table(layer, ds))
         out[layer] = TableState(version, None if version is None else checksum(spark, path))
     return out
 
@@ -77,7 +76,7 @@ def rewritten_partitions(before: dict[str, frozenset[str]], after: dict[str, fro
 
 def reject_counts(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> dict[str, int]:
     path = lake.table("quarantine", ds)
-    if not DeltaTable.isDeltaTable(spark, path):
+    if table_version(path) is None:
         return {}
     rows = spark.read.format("delta").load(path).groupBy("reason").count().collect()
     return {row["reason"]: row["count"] for row in sorted(rows)}
@@ -111,7 +110,7 @@ def accounting(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> MedallionAcc
 
     def rows(layer: str) -> int:
         path = lake.table(layer, ds)
-        return spark.read.format("delta").load(path).count() if DeltaTable.isDeltaTable(spark, path) else 0
+        return spark.read.format("delta").load(path).count() if table_version(path) is not None else 0
 
     return MedallionAccounting(rows("bronze"), rows("silver"), rows("quarantine"), counts["rows"] - counts["keys"])
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -43,17 +42,17 @@ def silver_to_gold(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> GoldRun:
     """Recompute the gold partitions silver changed since the last run; replace only those."""
     consumer = f"gold_{ds.name}"
     silver, gold = lake.table("silver", ds), lake.table("gold", ds)
-    last, latest = state.read_state(lake.state_file, consumer), table_version(spark, silver)
+    last, latest = state.read_state(lake.state_file, consumer), table_version(silver)
     if latest is None or latest <= last:
-        return GoldRun(ds.name, (), table_version(spark, gold))
+        return GoldRun(ds.name, (), table_version(gold))
     touched = read_changes(spark, silver, last + 1, latest).select(ds.partition).distinct().collect()
     affected = sorted(row[0] for row in touched if row[0] is not None)
     if affected:
         fresh = ds.aggregate(spark.read.format("delta").load(silver).filter(F.col(ds.partition).isin(affected)))
         writer = fresh.write.format("delta").partitionBy(ds.partition)
-        if DeltaTable.isDeltaTable(spark, gold):
+        if table_version(gold) is not None:
             predicate = f"{ds.partition} IN ({', '.join(sql_literal(v) for v in affected)})"
             writer = writer.mode("overwrite").option("replaceWhere", predicate)
         writer.save(gold)
     state.write_state(lake.state_file, consumer, latest)
-    return GoldRun(ds.name, tuple(str(v) for v in affected), table_version(spark, gold))
+    return GoldRun(ds.name, tuple(str(v) for v in affected), table_version(gold))

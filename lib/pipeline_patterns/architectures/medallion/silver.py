@@ -96,14 +96,14 @@ def bronze_to_silver(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> Silver
     """Validate, quarantine, dedupe and MERGE the bronze versions not processed yet."""
     consumer = f"silver_{ds.name}"
     bronze, silver, quarantine = (lake.table(layer, ds) for layer in ("bronze", "silver", "quarantine"))
-    last, latest = state.read_state(lake.state_file, consumer), table_version(spark, bronze)
+    last, latest = state.read_state(lake.state_file, consumer), table_version(bronze)
     if latest is None or latest <= last:
-        return SilverRun(ds.name, None, version=table_version(spark, silver))  # nothing new: no commit
+        return SilverRun(ds.name, None, version=table_version(silver))  # nothing new: no commit
     changes = read_changes(spark, bronze, last + 1, latest).filter(F.col("_change_type") == "insert")
     checked = with_reasons(changes.drop("_change_type", "_commit_timestamp"), ds.rules).cache()
     counts = checked.agg(F.count("*").alias("rows"), F.count("reason").alias("rejected")).first()
     candidates = keep_latest(standardize(checked.filter(F.col("reason").isNull()), ds), ds.key)
-    if not DeltaTable.isDeltaTable(spark, silver):  # empty, with its schema and CDF for gold
+    if table_version(silver) is None:  # empty, with its schema and CDF for gold
         candidates.limit(0).write.format("delta").option(CDF, "true").save(silver)
     plan = changes_to_apply(candidates, spark.read.format("delta").load(silver), ds.key).cache()
     applied = plan.agg(F.count("*").alias("rows"), F.count(F.when(F.col("_is_new"), 1)).alias("new")).first()
@@ -119,4 +119,4 @@ def bronze_to_silver(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> Silver
     checked.unpersist()
     valid = counts["rows"] - counts["rejected"]
     return SilverRun(ds.name, (last + 1, latest), counts["rows"], counts["rejected"], applied["new"],
-                     applied["rows"] - applied["new"], valid - applied["new"], table_version(spark, silver))
+                     applied["rows"] - applied["new"], valid - applied["new"], table_version(silver))
