@@ -27,7 +27,9 @@ from datetime import timedelta
 VARIANTS: dict[str, dict[str, str]] = {
     "defaults": {},
     "no-ui": {"spark.ui.enabled": "false"},
-    "no-ui+no-codegen": {"spark.ui.enabled": "false", "spark.sql.codegen.wholeStage": "false"},
+    # the kit runs interpreted (spark.DEFAULT_CONF); this puts generated code back
+    "no-ui+codegen": {"spark.ui.enabled": "false", "spark.sql.codegen.wholeStage": "true",
+                      "spark.sql.codegen.factoryMode": "FALLBACK"},
     "no-ui+no-AQE": {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"},
     "no-ui+1-shuffle-partition": {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "1"},
     # the driver JVM with the JVM's own JIT and collector (C2, G1) instead of the kit's C1 + serial GC
