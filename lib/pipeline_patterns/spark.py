@@ -43,11 +43,6 @@ DEFAULT_CONF = {
     # fails); a job over real volumes wants both settings back at their defaults.
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    # Delta's per-file column statistics (min/max for data skipping) and the checksum file after
-    # every commit: neither is read by a table of a few files, both are computed on every write.
-    # Same JVM, same run, lesson 08's three deliveries (two rounds): 58/53 s -> 42/39 s.
-    "spark.databricks.delta.stats.collect": "false",
-    "spark.databricks.delta.writeChecksumFile.enabled": "false",
 }
 
 
