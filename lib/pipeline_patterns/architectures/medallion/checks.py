@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -59,13 +60,15 @@ def snapshot(spark: SparkSession, lake: Lake, ds: DatasetSpec) -> dict[str, Tabl
 
 
 def partition_files(spark: SparkSession, path: str, column: str) -> dict[str, frozenset[str]]:
-    """Partition value -> the data files holding it in the current version."""
-    rows = (spark.read.format("delta").load(path)
-            .select(F.col(column).cast("string").alias("p"), F.col("_metadata.file_path").alias("f"))
-            .distinct().collect())
+    """Partition value -> the data files holding it in the current version.
+
+    ``inputFiles()`` lists the current version's files from Delta's snapshot without running a
+    Spark job; each file sits in its Hive-style partition folder (``month=2013-01/part-...``).
+    """
     files = defaultdict(set)
-    for row in rows:
-        files[row["p"]].add(row["f"])
+    for uri in spark.read.format("delta").load(path).inputFiles():
+        folder = next(part for part in urlparse(uri).path.split("/") if part.startswith(f"{column}="))
+        files[unquote(folder.split("=", 1)[1])].add(uri)
     return {p: frozenset(f) for p, f in files.items()}
 
 
