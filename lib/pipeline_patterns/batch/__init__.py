@@ -1,0 +1,1 @@
+"""Batch processing on Spark (lessons 02-03): sizing, partitions, caching and joins."""
