@@ -104,7 +104,7 @@ def test_the_unified_memory_split_of_a_one_gigabyte_heap():
 
 
 def test_a_heap_spark_would_refuse_is_a_clear_error():
-    with pytest.raises(ValueError, match="at least 450 MB .* got 449 MB; raise spark.driver.memory"):
+    with pytest.raises(ValueError, match=r"at least 450 MB .* got 449 MB; raise spark\.driver\.memory"):
         unified_memory(449)
     with pytest.raises(ValueError, match="expected 0 < memory_fraction < 1"):
         unified_memory(1024, memory_fraction=1.0)
