@@ -24,12 +24,13 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
+from pipeline_patterns.spark import GENERATED_CODE_CONF
+
 VARIANTS: dict[str, dict[str, str]] = {
     "defaults": {},
     "no-ui": {"spark.ui.enabled": "false"},
     # the kit runs interpreted (spark.DEFAULT_CONF); this puts generated code back
-    "no-ui+codegen": {"spark.ui.enabled": "false", "spark.sql.codegen.wholeStage": "true",
-                      "spark.sql.codegen.factoryMode": "FALLBACK"},
+    "no-ui+codegen": {"spark.ui.enabled": "false", **GENERATED_CODE_CONF},
     "no-ui+no-AQE": {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"},
     "no-ui+1-shuffle-partition": {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "1"},
     # the driver JVM with the JVM's own JIT and collector (C2, G1) instead of the kit's C1 + serial GC

@@ -44,6 +44,8 @@ DEFAULT_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
+GENERATED_CODE_CONF = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
+"""Spark's own defaults for code generation, for a session that runs one plan over large batches."""
 
 
 def spark_jars() -> list[str]:

@@ -40,7 +40,7 @@ import click
 
 from pipeline_patterns.exactly_once.pitfalls import guide_apply_batch
 from pipeline_patterns.exactly_once.postgres_sink import COLUMNS, apply_batch, ensure_tables, row_by_row_apply_batch
-from pipeline_patterns.spark import await_bounded, kafka_stream
+from pipeline_patterns.spark import GENERATED_CODE_CONF, await_bounded, kafka_stream
 
 BOUND_S = 900
 """This query's safety net (the kit's default: :data:`pipeline_patterns.spark.BOUND_S`); availableNow ends by itself."""
@@ -110,8 +110,7 @@ PROGRESS_PARTS = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walC
 # and parsing 100k JSON rows a batch is where it pays. Same machine, quiet, one run each
 # (benchmarks/spark_postgres_sink.py, arrow): 100k rows per batch 23,312 -> 36,765 rows/s,
 # 10k 9,051 -> 13,210, 1k 536 -> 654.
-SINK_CONF = {**RESTART_SAFE_CONF, "spark.ui.enabled": "false",
-             "spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK",
+SINK_CONF = {**RESTART_SAFE_CONF, **GENERATED_CODE_CONF, "spark.ui.enabled": "false",
              "spark.sql.streaming.numRecentProgressUpdates": "1000"}
 
 
