@@ -150,3 +150,12 @@ def test_every_notebook_has_parameters_and_assertions_and_no_sys_path():
         assert "sys.path" not in code, path.name
         assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), \
             f"{path.name}: commit notebooks without outputs (runs/ holds executed copies)"
+
+
+def test_test_file_names_are_unique_across_test_folders():
+    """pytest imports test files by basename (rootdir-relative, no packages): a repeated name stops collection."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((PROJECT_DIR / "tests").rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(PROJECT_DIR)))
+    repeated = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert repeated == {}, f"rename one of each: {repeated}"
