@@ -69,6 +69,55 @@ WATERMARK_VERDICT_COLORS = {"counted": "#55A868", "partly counted": "#DD8452", "
 """Lesson 04's verdicts on an event, by name."""
 
 
+def shuffle_tasks_and_time(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """Lesson 02: tasks and executor time of one aggregation under each shuffle setting (Spark's metrics)."""
+    import matplotlib.pyplot as plt
+
+    labels = [r["label"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
+    left.bar(labels, [r["tasks"] for r in rows], color="#4C72B0")
+    left.set_ylabel("tasks")
+    left.set_yscale("log")
+    right.bar(labels, [r["executor_run_ms"] for r in rows], color="#DD8452")
+    right.set_ylabel("executor run time (ms)")
+    for ax in (left, right):
+        ax.tick_params(axis="x", labelrotation=15, labelsize=8)
+    fig.suptitle("One groupBy: 200 shuffle partitions cost a task each until AQE coalesces them")
+    fig.tight_layout()
+    return fig
+
+
+def partition_rows(layouts: Mapping[str, Sequence[int]]) -> Any:
+    """Lesson 02: rows in each partition after a read, repartition(n), repartition(n, key) and coalesce(1)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(layouts), figsize=(3 * len(layouts), 2.8), sharey=True)
+    for ax, (label, rows) in zip(axes, layouts.items(), strict=True):
+        ax.bar(range(len(rows)), rows, color="#4C72B0")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("partition")
+    axes[0].set_ylabel("rows")
+    fig.suptitle("Partition sizes: round-robin is even, by key follows the key, coalesce(1) is one")
+    fig.tight_layout()
+    return fig
+
+
+def cache_reuse(uncached_ms: Sequence[int], cached_ms: Sequence[int]) -> Any:
+    """Lesson 02: executor time of each query on a DataFrame without and with a cache (the first fills it)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x = np.arange(len(uncached_ms))
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.bar(x - 0.2, uncached_ms, 0.4, label="no cache: every query recomputes", color="#4C72B0")
+    ax.bar(x + 0.2, cached_ms, 0.4, label="cache(): the first query fills it", color="#DD8452")
+    ax.set_xticks(x, [f"query {i + 1}" for i in x])
+    ax.set_ylabel("executor run time (ms)")
+    ax.legend(fontsize=8)
+    ax.set_title("A cache costs once and pays on every reuse")
+    return fig
+
+
 def watermark_verdicts(fates: Any, reference: Any, per_step: int) -> Any:
     """Lesson 04: each event's time by arrival step, coloured by its verdict, and each step's watermark.
 
@@ -352,4 +401,47 @@ def breaker_timeline(outcomes: Sequence[Any], events: Sequence[Any], t0: float,
     fig.tight_layout()
     if title is not None:
         fig.suptitle(title, y=1.02)
+    return fig
+
+
+def join_strategies(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """Lesson 03: bytes shuffled into the joins and executor time, one bar per forced strategy (Spark's metrics).
+
+    ``rows`` carry ``label``, ``join_shuffle_bytes`` and ``executor_run_ms`` (``JoinRun.row()``).
+    """
+    import matplotlib.pyplot as plt
+
+    labels = [r["label"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
+    left.bar(labels, [r["join_shuffle_bytes"] / 2**20 for r in rows], color="#4C72B0")
+    left.set(ylabel="MiB shuffled into the joins", title="shuffle write (SQL metrics)")
+    right.bar(labels, [r["executor_run_ms"] / 1000 for r in rows], color="#DD8452")
+    right.set(ylabel="executor run time (s)", title="summed over tasks (stage metrics)")
+    for ax in (left, right):
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle("Flights x airlines, planes, airports, weather: same rows, three strategies")
+    fig.tight_layout()
+    return fig
+
+
+def skew_tasks(tasks: Mapping[str, Sequence[tuple[int, int]]]) -> Any:
+    """Lesson 03: the join stage's tasks for each way of running a skewed join, as Spark measured them.
+
+    ``tasks`` maps a mode (``off``, ``aqe``, ``salted``) to ``(duration_ms, records read)`` per task;
+    top: records each task read, bottom: its time, tasks in the same order (largest first).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(tasks), figsize=(3.4 * len(tasks), 4.6), sharey="row", squeeze=False)
+    for col, (mode, figures) in enumerate(tasks.items()):
+        ordered = sorted(figures, key=lambda t: (t[1], t[0]), reverse=True)
+        xs = range(len(ordered))
+        axes[0][col].bar(xs, [records / 1000 for _, records in ordered], color="#4C72B0")
+        axes[0][col].set(title=f"skew handling: {mode}", xticks=[])
+        axes[1][col].bar(xs, [ms for ms, _ in ordered], color="#C44E52")
+        axes[1][col].set(xlabel=f"{len(ordered)} join tasks, largest first", xticks=[])
+    axes[0][0].set_ylabel("thousand records read")
+    axes[1][0].set_ylabel("task time (ms)")
+    fig.suptitle("One hot key: the task that reads it is the stage's straggler")
+    fig.tight_layout()
     return fig

@@ -2,6 +2,9 @@
 
 Guarantees: a failed ``up`` stops every process it started before raising; ``down``
 stops every process the kit started (recorded or stray) and leaves no listener.
+
+Size: one class with the stack's verbs (up, down, status, stop_spark_cluster, kill, pause,
+resume); they share the pid records and the saved layout, which splitting would scatter.
 """
 
 from __future__ import annotations
@@ -165,6 +168,22 @@ class Stack:
         if busy:
             raise StackError("Stopped the stack, but these ports still have listeners: " + ", ".join(busy))
         self.layout_file.unlink(missing_ok=True)
+        return stopped
+
+    def stop_spark_cluster(self) -> list[str]:
+        """Stop the standalone Spark cluster (worker, then master), keep the rest; returns the names stopped."""
+        saved = self.saved_layout()
+        if saved is None or not saved.spark_cluster:
+            return []
+        ctx, stopped = self.context(saved), []
+        for service in [s for s in reversed(services_for(ctx)) if s.name.startswith("spark-")]:
+            record = self.pids.read(service.name)
+            if record is not None and record.process() is not None:
+                service.stop(ctx, record)
+                stopped.append(service.name)
+            self.pids.remove(service.name)
+        saved.spark_cluster = False
+        self.layout_file.write_text(json.dumps(asdict(saved)))
         return stopped
 
     def status(self) -> list[dict]:
