@@ -1,4 +1,5 @@
-"""``make setup`` after the venv exists: jars, PostgreSQL, Java, ``.env``, Jupyter kernel.
+"""``make setup`` after the venv exists: jars, the Spark driver's class-data archive, PostgreSQL, Java,
+``.env``, Jupyter kernel.
 
 Idempotent: each step checks what is already there and does only what is missing.
 """
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline_patterns import spark_archive
 from pipeline_patterns.config import PROJECT_DIR, versions
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.errors import StackError
@@ -138,5 +140,6 @@ def setup(echo: Callable[[str], None] = print) -> None:
     echo(f"java: {java} is 17 or newer")
     ensure_env_file(echo)
     resolve_jars(echo)
+    spark_archive.build(echo)
     ensure_postgres(echo)
     register_kernel(echo)

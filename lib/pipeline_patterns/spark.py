@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline_patterns import spark_archive
 from pipeline_patterns.config import Settings, get_settings
 from pipeline_patterns.stack import preflight
 from pipeline_patterns.stack.jvm import JARS_DIR
@@ -94,8 +95,11 @@ def get_spark(app_name: str = "pipeline-patterns", settings: Settings | None = N
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     lake = settings.lake_path
     lake.mkdir(parents=True, exist_ok=True)
+    java_options = DEFAULT_CONF["spark.driver.extraJavaOptions"]
+    archive = spark_archive.option(java_options)  # the driver's classes, pre-parsed by `make setup`
     options = {
         **DEFAULT_CONF,
+        "spark.driver.extraJavaOptions": f"{java_options} {archive}" if archive else java_options,
         "spark.master": settings.spark_master,
         "spark.app.name": app_name,
         "spark.jars": ",".join(spark_jars()),
