@@ -4,7 +4,8 @@ Every lesson, test and query process starts a fresh driver JVM, which loads, par
 tens of thousands of classes (Spark, Delta, Jackson, Scala) before its first job finishes. The
 JDK's Application Class-Data Sharing (AppCDS) keeps those classes, already parsed and verified,
 in an archive that later JVMs map into memory. ``make setup`` runs a training session here (Delta
-write, MERGE, change feed, a bounded stream, joins, JSON, Arrow) whose JVM writes the archive when
+write, MERGE, change feed, replaceWhere, schema evolution, bounded streams, windows, joins, JSON,
+Arrow) whose JVM writes the archive when
 it exits (``-XX:ArchiveClassesAtExit``); :func:`pipeline_patterns.spark.get_spark` then starts the
 driver with ``-XX:SharedArchiveFile``.
 
@@ -85,6 +86,7 @@ def build(echo: Callable[[str], None] = print, force: bool = False) -> bool:
 def _train(target: str, work: str) -> None:
     """The training session: what the lessons do, once, in a JVM that dumps its classes at exit."""
     from pyspark import SparkContext
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from pipeline_patterns.spark import DEFAULT_CONF, await_bounded, get_spark
@@ -107,11 +109,22 @@ def _train(target: str, work: str) -> None:
     joined = spark.read.format("delta").load(table).join(dims, "user_id").groupBy("name").count()
     parsed.groupBy("_change_type").count().collect()
     joined.toPandas()
+    by_user = Window.partitionBy("user_id").orderBy(F.col("event_id").desc())
+    ranked = events.withColumn("rank", F.row_number().over(by_user)).where("rank = 1").dropDuplicates(["user_id"])
+    ranked.write.format("delta").partitionBy("user_id").save(f"{work}/gold")
+    (ranked.where("user_id = 1").write.format("delta").mode("overwrite").option("replaceWhere", "user_id = 1")
+     .save(f"{work}/gold"))
+    ranked.withColumn("device", F.lit("web")).write.format("delta").mode("append").option("mergeSchema", "true") \
+        .save(f"{work}/gold")
+    DeltaTable.forPath(spark, f"{work}/gold").history(1).collect()
     events.write.mode("overwrite").json(f"{work}/landing")
-    stream = (spark.readStream.schema("event_id long, user_id long, payload string").json(f"{work}/landing")
-              .writeStream.format("delta").option("checkpointLocation", f"{work}/checkpoint")
+    source = spark.readStream.schema("event_id long, user_id long, payload string").json(f"{work}/landing")
+    stream = (source.writeStream.format("delta").option("checkpointLocation", f"{work}/checkpoint")
               .trigger(availableNow=True).start(f"{work}/stream"))
     await_bounded(stream, "the training stream", TRAINING_BOUND_S)
+    each = (source.writeStream.foreachBatch(lambda batch, _: batch.groupBy("user_id").count().collect())
+            .option("checkpointLocation", f"{work}/checkpoint-each").trigger(availableNow=True).start())
+    await_bounded(each, "the training foreachBatch stream", TRAINING_BOUND_S)
     spark.stop()
     gateway = SparkContext._gateway
     process = gateway.proc
