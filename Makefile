@@ -9,7 +9,7 @@ PYTEST := $(PY) -m pytest
 LOCK_PYTHON ?= python3.11
 PIP_INSTALL = $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: setup up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full test-seeds lab lint lock clean-data
+.PHONY: setup doctor up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full test-seeds lab lint lock clean-data
 
 # The venv, installed from pyproject.toml with the versions in constraints.txt (`make lock`).
 # .installed is the full `.[dev]` install; the unit tests and the linters need only their extra.
@@ -27,6 +27,9 @@ $(VENV)/.installed-%: pyproject.toml constraints.txt | $(VENV)/bin/python
 
 setup: $(VENV)/.installed ## venv, Python deps, jars, PostgreSQL, .env, Jupyter kernel
 	$(KIT) setup
+
+doctor: $(VENV)/.installed ## can this machine run the lessons? one row per check, a fix per failed one
+	$(KIT) doctor
 
 up: setup ## start the native stack (Kafka, Connect/Debezium, PostgreSQL)
 	$(KIT) stack up $(if $(BROKERS),--brokers $(BROKERS)) $(if $(SPARK_CLUSTER),--spark-cluster)

@@ -7,6 +7,7 @@ import time
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline_patterns.config import SettingsError
@@ -162,3 +163,23 @@ def setup(jars_only: bool) -> None:
             bootstrap.setup(echo=console.print)
     except KitError as exc:
         _fail(exc)
+
+
+@app.command()
+@click.option("--memory-mb", type=float, default=None, help="Check as if this much memory were free (MB).")
+@click.option("--disk-mb", type=float, default=None, help="Check as if this much disk were free (MB).")
+def doctor(memory_mb: float | None, disk_mb: float | None) -> None:
+    """Can this machine run the lessons? One row per check, a fix for each failed one; exits 1 if not."""
+    from pipeline_patterns import doctor as checkup
+
+    rows = checkup.run_checks(memory_mb=memory_mb, disk_mb=disk_mb)
+    table = Table("check", "", "found", "fix")
+    for row in rows:
+        mark = "[green]ok[/]" if row.ok else ("[red]FAIL[/]" if row.required else "[yellow]warn[/]")
+        table.add_row(escape(row.check), mark, escape(row.found), escape(row.fix))
+    console.print(table)
+    if not checkup.can_run(rows):
+        errors.print("[bold red]doctor:[/] this machine cannot run the lessons yet: fix the FAIL rows above.",
+                     highlight=False)
+        raise SystemExit(1)
+    console.print("doctor: ready for the lessons.")
