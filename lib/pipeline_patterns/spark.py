@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,22 @@ DEFAULT_CONF = {
 }
 GENERATED_CODE_CONF = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 """Spark's own defaults for code generation, for a session that runs one plan over large batches."""
+
+
+@contextmanager
+def temporary_conf(spark: Any, conf: Mapping[str, object]) -> Iterator[None]:
+    """Set session settings for a block and put back what was there (unset what was unset)."""
+    before = {key: spark.conf.get(key, None) for key in conf}
+    try:
+        for key, value in conf.items():
+            spark.conf.set(key, str(value))
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def spark_jars() -> list[str]:

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from pipeline_patterns.batch import caching, flights, memory, partitions, plans, serializers, spark_metrics
 from pipeline_patterns.config import get_settings
+from pipeline_patterns.spark import temporary_conf
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def test_repartition_shuffles_and_coalesce_does_not(spark, fl, tmp_path):
 
 
 def test_coalesce_one_makes_the_stage_before_it_single_task(spark, lake):
-    with partitions.settings(spark, {"spark.sql.files.maxPartitionBytes": "1m"}):
+    with temporary_conf(spark, {"spark.sql.files.maxPartitionBytes": "1m"}):
         fine = lake.read(spark, "flights")
         read = fine.rdd.getNumPartitions()
         runs = partitions.single_task_upstream(spark, fine, lambda df: df.withColumn("h", F.sha2("tailnum", 256)))

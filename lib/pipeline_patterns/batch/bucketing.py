@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_patterns.batch.flights import FlightsLake
-from pipeline_patterns.batch.joins import JoinRun, checksum_of, run_join, settings
+from pipeline_patterns.batch.joins import JoinRun, checksum_of, run_join
 from pipeline_patterns.batch.plan_metrics import files_read, node_metrics
 from pipeline_patterns.batch.plans import exchanges, final_plan
 from pipeline_patterns.batch.spark_metrics import Measured, measure
+from pipeline_patterns.spark import temporary_conf
 
 BUCKETS = 8
 NO_BROADCAST = {"spark.sql.autoBroadcastJoinThreshold": -1}  # planes would be broadcast otherwise
@@ -89,7 +90,7 @@ def bucketed_join(spark: Any, lake: FlightsLake, suffix: str, buckets: int = BUC
     try:
         write_bucketed(flights, names[0], "tailnum", buckets)
         write_bucketed(planes, names[1], "tailnum", buckets)
-        with settings(spark, NO_BROADCAST):
+        with temporary_conf(spark, NO_BROADCAST):
             bucketed = _noop_join(spark, "bucketed", spark.table(names[0]).join(spark.table(names[1]), "tailnum"))
             plain = _noop_join(spark, "plain files", flights.join(planes, "tailnum"))
     finally:
@@ -142,7 +143,7 @@ def zorder_files_read(spark: Any, lake: FlightsLake, path: str, column: str = "t
     read_before, rows_before, sum_before = _query_files(spark, path, column, value)
     from delta.tables import DeltaTable
 
-    with settings(spark, {"spark.databricks.delta.optimize.maxFileSize": max_file_bytes}):
+    with temporary_conf(spark, {"spark.databricks.delta.optimize.maxFileSize": max_file_bytes}):
         DeltaTable.forPath(spark, path).optimize().executeZOrderBy(column)  # OPTIMIZE ... ZORDER BY (column)
     read_after, rows_after, sum_after = _query_files(spark, path, column, value)
     return FilesRead(files_before, read_before, rows_before, _table_files(spark, path), read_after, rows_after,

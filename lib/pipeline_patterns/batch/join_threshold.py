@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_patterns.batch.flights import FlightsLake
-from pipeline_patterns.batch.joins import JoinRun, run_join, settings
+from pipeline_patterns.batch.joins import JoinRun, run_join
 from pipeline_patterns.batch.plan_metrics import broadcast_bytes, join_input_exchanges
 from pipeline_patterns.batch.plans import estimated_size_bytes
+from pipeline_patterns.spark import temporary_conf
 
 GUIDE_THRESHOLD = 100 * 1024 * 1024
 """The guide's ``spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "100m")``."""
@@ -124,7 +125,8 @@ def broadcast_after_filter(spark: Any, lake: FlightsLake, threshold: int, min_de
     side, as AQE measured it).
     """
     joined, late = late_planes_join(spark, lake, min_delay)
-    with settings(spark, {"spark.sql.autoBroadcastJoinThreshold": threshold, "spark.sql.adaptive.enabled": adaptive}):
+    conf = {"spark.sql.autoBroadcastJoinThreshold": threshold, "spark.sql.adaptive.enabled": adaptive}
+    with temporary_conf(spark, conf):
         estimate = estimated_size_bytes(late)
         run = run_join(spark, "late planes", joined)
     measured = [n.metrics.get("dataSize", 0) for n in join_input_exchanges(run.tree)]

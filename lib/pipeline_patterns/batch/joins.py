@@ -16,14 +16,12 @@
   broadcast costs the driver.
 
 Guarantee: every figure comes from Spark (plan text, SQL metrics, stage metrics); settings changed
-for a run are restored afterwards (:func:`settings`). Assumes a session with
+for a run are restored afterwards (``spark.temporary_conf``). Assumes a session with
 ``spark_metrics.METRICS_CONF``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +29,7 @@ from pipeline_patterns.batch.flights import FlightsLake
 from pipeline_patterns.batch.plan_metrics import NodeMetrics, join_input_shuffle_bytes, node_metrics
 from pipeline_patterns.batch.plans import estimated_size_bytes, final_plan, initial_plan, operators
 from pipeline_patterns.batch.spark_metrics import Measured, measure
+from pipeline_patterns.spark import temporary_conf
 
 STRATEGIES = {"broadcast hash": "broadcast", "sort-merge": "merge", "shuffled hash": "shuffle_hash"}
 """Strategy name -> the join hint that forces it."""
@@ -39,22 +38,6 @@ OPERATORS = {"broadcast hash": "BroadcastHashJoin", "sort-merge": "SortMergeJoin
 JOIN_OPERATORS = {*OPERATORS.values(), "BroadcastNestedLoopJoin", "CartesianProduct"}
 NO_BROADCAST = -1
 """``autoBroadcastJoinThreshold`` value that turns size-based broadcasting off."""
-
-
-@contextmanager
-def settings(spark: Any, conf: Mapping[str, object]) -> Iterator[None]:
-    """Set session settings for a block and put back what was there (unset what was unset)."""
-    before = {key: spark.conf.get(key, None) for key in conf}
-    try:
-        for key, value in conf.items():
-            spark.conf.set(key, str(value))
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
 
 
 def checksum_of(df: Any) -> Any:
@@ -174,7 +157,7 @@ def planned_operator(spark: Any, lake: FlightsLake, threshold: int, prefer_sort_
     """Plan (not run) flights x planes with ``threshold`` and ``preferSortMergeJoin``; Spark's choice and the rule's."""
     flights, planes = flights_planes(spark, lake)
     conf = {"spark.sql.autoBroadcastJoinThreshold": threshold, "spark.sql.join.preferSortMergeJoin": prefer_sort_merge}
-    with settings(spark, conf):
+    with temporary_conf(spark, conf):
         plan = initial_plan(checksum_of(flights.join(planes, "tailnum")))
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
         sizes = estimated_size_bytes(flights), estimated_size_bytes(planes)

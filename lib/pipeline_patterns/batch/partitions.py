@@ -15,34 +15,18 @@ files it wrote); settings a function changes are restored before it returns.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline_patterns.batch.spark_metrics import Measured, measure
-
-
-@contextmanager
-def settings(spark: Any, conf: Mapping[str, str]) -> Iterator[None]:
-    """Set session settings for a block; the earlier values (or their absence) come back after it."""
-    before = {key: spark.conf.get(key, None) for key in conf}
-    for key, value in conf.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+from pipeline_patterns.spark import temporary_conf
 
 
 def aggregate_with(spark: Any, df: Any, key: str, label: str, conf: dict[str, str]) -> Measured:
     """``df.groupBy(key).count()`` collected under ``conf``, with Spark's metrics."""
-    with settings(spark, conf):
+    with temporary_conf(spark, conf):
         query = df.groupBy(key).count()
         return measure(spark, label, query.collect)
 
@@ -115,7 +99,7 @@ def shuffles_before_join(spark: Any, large: Any, small: Any, key: str, partition
 
     counts = {}
     for join, threshold in (("broadcast hash", "10485760"), ("sort-merge", "-1")):
-        with settings(spark, {"spark.sql.autoBroadcastJoinThreshold": threshold}):
+        with temporary_conf(spark, {"spark.sql.autoBroadcastJoinThreshold": threshold}):
             counts[f"{join}, as is"] = exchanges(initial_plan(large.join(small, key)))
             counts[f"{join}, repartition({partitions}, key) first"] = exchanges(initial_plan(
                 large.repartition(partitions, key).join(small.repartition(partitions, key), key)))

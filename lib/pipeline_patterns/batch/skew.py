@@ -30,9 +30,10 @@ from statistics import median
 from typing import Any
 
 from pipeline_patterns.batch.flights import FlightsLake
-from pipeline_patterns.batch.joins import JoinRun, run_join, settings
+from pipeline_patterns.batch.joins import JoinRun, run_join
 from pipeline_patterns.batch.plan_metrics import find
 from pipeline_patterns.batch.spark_metrics import TaskFigures, stage_tasks
+from pipeline_patterns.spark import temporary_conf
 
 KB = 1024
 SKEW_PARTITIONS = 8
@@ -129,7 +130,7 @@ def skew_join(spark: Any, lake: FlightsLake, mode: str, n_salts: int = SKEW_PART
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     flights = lake.read(spark, "flights").select("flight_id", "skew_key", "dep_delay")
     key_dim = lake.read(spark, "key_dim")
-    with settings(spark, skew_conf(aqe_skew=mode == "aqe")):
+    with temporary_conf(spark, skew_conf(aqe_skew=mode == "aqe")):
         if mode == "salted":
             counts = {int(r["skew_key"]): int(r["count"]) for r in flights.groupBy("skew_key").count().collect()}
             joined = salted_join(spark, flights, key_dim, hot_keys(counts, hot_share), n_salts)
