@@ -109,13 +109,13 @@ def expected_partition_records(spark, lake) -> tuple[list[int], int]:
     return sorted(big.get(p, 0) + small.get(p, 0) for p in range(skew.SKEW_PARTITIONS)), small[hot]
 
 
-def test_without_skew_handling_each_task_reads_one_hash_partition_and_the_hot_one_takes_longer(spark, lake,
-                                                                                                 skew_runs):
+def test_without_skew_handling_each_task_reads_one_hash_partition_and_one_reads_the_hot_key(spark, lake, skew_runs):
     off = skew_runs["off"]
     expected, _ = expected_partition_records(spark, lake)
     assert sorted(t.shuffle_read_records for t in off.tasks) == expected
     assert off.max_task_records >= SPEC.hot_share * SPEC.flights_rows and off.skewed_partitions == 0
-    assert off.hot_task.duration_ms > off.median_task_ms  # 8x the records of a typical task
+    # records, not milliseconds: the hot task reads several times what the median task reads
+    assert off.max_task_records > 4 * sorted(t.shuffle_read_records for t in off.tasks)[len(off.tasks) // 2]
 
 
 def test_aqe_splits_the_hot_partition_and_repeats_the_other_sides_partition_for_each_piece(spark, lake, skew_runs):
