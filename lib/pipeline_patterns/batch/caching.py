@@ -45,14 +45,6 @@ class Reuse:
     uncached: list[Measured]
     cached: list[Measured]
 
-    @property
-    def uncached_ms(self) -> int:
-        return sum(m.executor_run_ms for m in self.uncached)
-
-    @property
-    def cached_ms(self) -> int:
-        return sum(m.executor_run_ms for m in self.cached)
-
 
 def _collect(query: Callable[[Any], Any], df: Any) -> Any:
     return query(df).collect()

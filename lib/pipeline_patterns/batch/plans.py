@@ -49,11 +49,6 @@ def initial_plan(df: Any) -> str:
     return str(inner.treeString())
 
 
-def is_final(df: Any) -> bool:
-    plan = _adaptive(df)
-    return plan.nodeName() != "AdaptiveSparkPlan" or "isFinalPlan=true" in str(plan.simpleString(25))
-
-
 def exchanges(plan_text: str) -> int:
     """Shuffles in a plan: ``Exchange`` nodes (``ShuffleExchange``), not ``BroadcastExchange``."""
     return sum(1 for name in operators(plan_text) if name in {"Exchange", "ShuffleExchange"})
