@@ -8,6 +8,7 @@ record by record, with exact counts for the seeded files.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from decimal import Decimal
 
@@ -199,6 +200,14 @@ def test_state_file_starts_at_minus_one_and_keeps_each_consumer(tmp_path):
     write_state(state, "silver_events", 4)
     assert (read_state(state, "silver_events"), read_state(state, "gold_events")) == (4, 5)
     assert [p.name for p in state.parent.iterdir()] == ["versions.json"]  # no temporary file left
+
+
+def test_state_writes_from_many_threads_keep_every_consumer(tmp_path):
+    state = tmp_path / "_state" / "versions.json"
+    consumers = [f"consumer_{i}" for i in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the lesson's datasets write it from their own threads
+        list(pool.map(lambda c: [write_state(state, c, v) for v in range(20)], consumers))
+    assert {c: read_state(state, c) for c in consumers} == dict.fromkeys(consumers, 19)
 
 
 # --- the table version and last commit, read from the Delta log --------------------------------
