@@ -43,7 +43,8 @@ def _row_hashes(spark: SparkSession, path: str, exclude: tuple[str, ...]) -> Dat
 
 
 def _digest() -> list[Column]:
-    return [F.count("*").alias("rows"), F.sha2(F.concat_ws(",", F.array_sort(F.collect_list("h"))), 256).alias("digest")]
+    sorted_hashes = F.concat_ws(",", F.array_sort(F.collect_list("h")))
+    return [F.count("*").alias("rows"), F.sha2(sorted_hashes, 256).alias("digest")]
 
 
 def checksum(spark: SparkSession, path: str, exclude: tuple[str, ...] = VOLATILE) -> Checksum:
