@@ -107,26 +107,41 @@ def ensure_postgres(echo: Callable[[str], None] = print) -> None:
     preflight.postgres_bindir(major)
 
 
-def with_password(example_text: str, password: str) -> str:
-    """``.env.example``'s text with its ``PGPASSWORD=`` line set to ``password``."""
+SECRETS = ("PGPASSWORD", "CDC_PASSWORD")  # each clone draws its own; .env.example leaves them empty
+
+
+def with_password(example_text: str, password: str, name: str = "PGPASSWORD") -> str:
+    """``.env.example``'s text with its ``name=`` line set to ``password`` (appended if missing)."""
     lines = example_text.splitlines(keepends=True)
-    out = [f"PGPASSWORD={password}\n" if line.startswith("PGPASSWORD=") else line for line in lines]
+    out = [f"{name}={password}\n" if line.startswith(f"{name}=") else line for line in lines]
     if out == lines:
-        out.append(f"PGPASSWORD={password}\n")
+        out.append(f"{name}={password}\n")
     return "".join(out)
+
+
+def _filled(text: str, name: str) -> bool:
+    return any(line.startswith(f"{name}=") and line.strip() != f"{name}=" for line in text.splitlines())
 
 
 def ensure_env_file(echo: Callable[[str], None] = print, env: Path | None = None,
                     example: Path | None = None) -> None:
-    """Create ``.env`` from ``.env.example`` with a random PostgreSQL password; keep an existing one."""
+    """Create ``.env`` from ``.env.example`` with random passwords (PostgreSQL's kit role and the
+    CDC replication role); keep an existing ``.env``, only filling a secret it lacks."""
     env, example = env or PROJECT_DIR / ".env", example or PROJECT_DIR / ".env.example"
-    if env.exists():
+    if not env.exists():
+        env.touch(mode=0o600)
+        env.chmod(0o600)
+        env.write_text(example.read_text())
+        echo(f".env: created from .env.example (only in {env})")
+    text = env.read_text()
+    missing = [name for name in SECRETS if not _filled(text, name)]
+    for name in missing:
+        text = with_password(text, secrets.token_urlsafe(18), name)
+    if missing:
+        env.write_text(text)
+        echo(f".env: filled {', '.join(missing)} with a random password")
+    else:
         echo(".env: kept as it is")
-        return
-    env.touch(mode=0o600)
-    env.chmod(0o600)
-    env.write_text(with_password(example.read_text(), secrets.token_urlsafe(18)))
-    echo(f".env: created from .env.example with a random PGPASSWORD (only in {env})")
 
 
 def register_kernel(echo: Callable[[str], None] = print) -> None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     pguser: str = Field("pipelines", alias="PGUSER")
     pgpassword: SecretStr | None = Field(None, alias="PGPASSWORD")
     """No default: every clone would share it. ``make setup`` writes a random one to ``.env``."""
+    cdc_user: str = Field("pipelines_cdc", alias="CDC_USER")
+    """The replication role Debezium connects as (lesson 13): REPLICATION and SELECT, nothing else."""
+    cdc_password: SecretStr | None = Field(None, alias="CDC_PASSWORD")
+    """Its password; ``make setup`` writes a random one to ``.env``. Kafka Connect reads it from its
+    environment (``${env:CDC_PASSWORD}``), so no connector config holds it."""
     connect_pghost: str | None = Field(None, alias="CONNECT_PGHOST")
     """PostgreSQL's host as Kafka Connect sees it (``postgres`` in compose); default PGHOST."""
     spark_master: str = Field("local[*]", alias="SPARK_MASTER")
@@ -78,14 +83,11 @@ class Settings(BaseSettings):
 
     def pg_password(self) -> str:
         """The kit role's password, or a SettingsError saying where to set it."""
-        value = self.pgpassword.get_secret_value() if self.pgpassword is not None else ""
-        if not value:
-            raise SettingsError(
-                f"PGPASSWORD is not set: expected it in {PROJECT_DIR / '.env'} or the environment, "
-                "found it missing or empty. Run `make setup` (it creates .env with a random password "
-                "when .env is missing), or set PGPASSWORD=<a password of your choice> in .env."
-            )
-        return value
+        return _secret(self.pgpassword, "PGPASSWORD")
+
+    def cdc_pg_password(self) -> str:
+        """The CDC replication role's password, or a SettingsError saying where to set it."""
+        return _secret(self.cdc_password, "CDC_PASSWORD")
 
     def jdbc_properties(self) -> dict[str, str]:
         return {
@@ -106,3 +108,14 @@ def versions() -> dict:
     """The pinned versions from ``stack/versions.toml``."""
     with open(PROJECT_DIR / "stack" / "versions.toml", "rb") as f:
         return tomllib.load(f)
+
+
+def _secret(value: SecretStr | None, name: str) -> str:
+    secret = value.get_secret_value() if value is not None else ""
+    if not secret:
+        raise SettingsError(
+            f"{name} is not set: expected it in {PROJECT_DIR / '.env'} or the environment, "
+            f"found it missing or empty. Run `make setup` (it fills {name} in .env with a random password "
+            f"when it is missing), or set {name}=<a password of your choice> in .env."
+        )
+    return secret

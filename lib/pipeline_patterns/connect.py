@@ -80,3 +80,19 @@ def delete(name: str, settings: Settings | None = None) -> bool:
         return False
     response.raise_for_status()
     return True
+
+
+def validate(config: dict[str, str], settings: Settings | None = None) -> dict[str, list[str]]:
+    """Ask Connect to validate ``config`` without creating anything: setting -> its errors (only those with any)."""
+    plugin = config["connector.class"].rsplit(".", 1)[-1]
+    response = requests.put(url(f"/connector-plugins/{plugin}/config/validate", settings), json=config, timeout=30)
+    response.raise_for_status()
+    values = [c["value"] for c in response.json()["configs"] if c.get("value")]
+    return {v["name"]: v["errors"] for v in values if v.get("errors")}
+
+
+def config(name: str, settings: Settings | None = None) -> dict[str, str]:
+    """Connector ``name``'s config as the REST API shows it to anyone who asks."""
+    response = requests.get(url(f"/connectors/{name}/config", settings), timeout=10)
+    response.raise_for_status()
+    return response.json()

@@ -445,3 +445,97 @@ def skew_tasks(tasks: Mapping[str, Sequence[tuple[int, int]]]) -> Any:
     fig.suptitle("One hot key: the task that reads it is the stage's straggler")
     fig.tight_layout()
     return fig
+
+
+def cdc_lag(batches: Sequence[Any], wal: Mapping[str, int]) -> Any:
+    """Lesson 13: per replica batch, the time from a change's commit at the source to its MERGE
+    (median and max of the batch's changes), beside the WAL the slot kept at moments of the lesson
+    (``wal`` maps a moment to bytes retained)."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
+    with_lag = [b for b in batches if b.lag_ms]
+    xs = range(1, len(with_lag) + 1)
+    left.plot(xs, [sorted(b.lag_ms)[len(b.lag_ms) // 2] / 1000 for b in with_lag], "o-", label="median")
+    left.plot(xs, [max(b.lag_ms) / 1000 for b in with_lag], "s--", label="max")
+    left.set(title="Commit at the source -> applied to the replica", xlabel="replica batch", ylabel="seconds",
+             xticks=list(xs))
+    left.legend(fontsize=8)
+    right.barh(list(wal), [v / 1_048_576 for v in wal.values()], color="#C44E52")
+    right.set(title="WAL the replication slot keeps on disk", xlabel="MiB")
+    right.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def bulk_load_rates(rates: Sequence[Mapping[str, Any]], reference: str) -> Any:
+    """Lesson 14: rows/s of every loader on the same rows, one panel per dataset, log scale.
+
+    ``rates`` are :func:`~pipeline_patterns.ingestion.bulk.rates.rate_rows` dicts (``dataset``, ``loader``,
+    ``rows_per_s``, ``<reference>_x``, ``extrapolated``); each bar says how many times faster the
+    reference ``COPY`` is. A loader measured on fewer rows than the others is hatched.
+    """
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(r["dataset"] for r in rates))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.2 * len(datasets), 0.45 * len(rates) / len(datasets) + 1.6),
+                             squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        rows = sorted((r for r in rates if r["dataset"] == dataset), key=lambda r: r["rows_per_s"])
+        colours = ["#55A868" if r["loader"].startswith("copy") else "#DD8452" if "spark" in r["loader"]
+                   else "#4C72B0" for r in rows]
+        bars = ax.barh([r["loader"] for r in rows], [r["rows_per_s"] for r in rows], color=colours)
+        for bar, r in zip(bars, rows, strict=True):
+            bar.set_hatch("//" if r["extrapolated"] else "")
+            label = "reference" if r["loader"] == reference else f"COPY is {r[f'{reference}_x']:g}x"
+            ax.text(bar.get_width() * 1.1, bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlim(right=max(r["rows_per_s"] for r in rows) * 12)
+        ax.set(xlabel="rows/s (log)", title=f"{dataset}: {max(r['rows'] for r in rows):,} rows")
+    fig.suptitle(f"The same rows into PostgreSQL, every way (hatched: measured on fewer rows); reference {reference}")
+    fig.tight_layout()
+    return fig
+
+
+def bulk_overwrite_reader(atomic: Sequence[int], guide: Sequence[int], full_rows: int) -> Any:
+    """Lesson 14: the rows a concurrent reader counted in each query, during the kit's overwrites and the guide's.
+
+    ``atomic`` and ``guide`` are the reader's row counts in query order; ``full_rows`` the rows of a whole version.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3), sharey=True)
+    for ax, counts, title, colour in ((axes[0], atomic, "one transaction (DELETE + INSERT, one commit)", "#55A868"),
+                                      (axes[1], guide, "the guide's TRUNCATE, then COPY per file", "#C44E52")):
+        ax.plot(range(len(counts)), counts, ".", markersize=2, color=colour)
+        ax.axhline(full_rows, color="grey", linestyle="--", linewidth=1, label="a whole version")
+        ax.set(title=title, xlabel=f"reader's query ({len(counts):,} queries)")
+        ax.legend(loc="lower left", fontsize=8)
+    axes[0].set_ylabel("rows the reader counted")
+    axes[0].set_ylim(-0.05 * full_rows, 1.15 * full_rows)
+    fig.tight_layout()
+    return fig
+
+
+def bulk_load_practices(groups: Mapping[str, Sequence[Any]], wal_bytes: Mapping[str, int]) -> Any:
+    """Lesson 14: seconds per variant for each practice (indexes, staging table, commits), WAL bytes annotated.
+
+    ``groups`` maps a practice to its :class:`~pipeline_patterns.ingestion.bulk.rates.LoadRun` variants;
+    ``wal_bytes`` maps the staging variants (``logged``, ``unlogged``) to the WAL bytes written.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.2))
+    for ax, (practice, runs) in zip(axes, groups.items(), strict=True):
+        bars = ax.bar([r.loader.replace(" ", "\n", 1) for r in runs], [r.seconds for r in runs],
+                      color=["#C44E52", "#4C72B0", "#55A868"][-len(runs):])
+        for bar, run in zip(bars, runs, strict=True):
+            note = f"{run.rows_per_s:,.0f} rows/s"
+            if run.loader in wal_bytes:
+                note += f"\n{wal_bytes[run.loader] / 2**20:.1f} MiB WAL"
+            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), note, ha="center", va="bottom", fontsize=7)
+        ax.set(title=f"{practice} ({runs[0].rows:,} rows)", ylabel="seconds")
+        ax.set_ylim(0, 1.3 * max(r.seconds for r in runs))
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig

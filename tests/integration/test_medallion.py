@@ -25,7 +25,7 @@ from pipeline_patterns.architectures.medallion.checks import rewritten_partition
 from pipeline_patterns.architectures.medallion.datasets import EVENTS, FLIGHTS
 from pipeline_patterns.architectures.medallion.fakes import ingestions, land, landing_files
 from pipeline_patterns.architectures.medallion.gold import silver_to_gold
-from pipeline_patterns.architectures.medallion.lake import SMALL_TABLES_CONF, Lake, read_changes
+from pipeline_patterns.architectures.medallion.lake import Lake, read_changes
 from pipeline_patterns.architectures.medallion.pitfalls import (
     overwrite_all_partitions,
     plain_read_commit_version,
@@ -34,7 +34,7 @@ from pipeline_patterns.architectures.medallion.pitfalls import (
 from pipeline_patterns.architectures.medallion.silver import SilverRun, bronze_to_silver
 from pipeline_patterns.architectures.medallion.stages import for_each_dataset, run_stages
 from pipeline_patterns.architectures.medallion.state import write_state
-from pipeline_patterns.spark import get_spark
+from pipeline_patterns.spark import SMALL_TABLES_CONF, get_spark
 
 pytestmark = pytest.mark.integration
 DATASETS = (EVENTS, FLIGHTS)

@@ -54,11 +54,11 @@ class Connect(Service):
             # config (which Connect's REST API shows to anyone who asks).
             "config.providers": "env",
             "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
-            "config.providers.env.param.allowlist.pattern": "^PG(PASSWORD|USER|DATABASE|HOST|PORT)$",
+            "config.providers.env.param.allowlist.pattern": "^(PG(PASSWORD|USER|DATABASE|HOST|PORT)|CDC_PASSWORD)$",
         })
         s = ctx.settings
         env = {"PGPASSWORD": s.pg_password(), "PGUSER": s.pguser, "PGDATABASE": s.pgdatabase,
-               "PGHOST": s.pghost, "PGPORT": str(s.pgport)}
+               "PGHOST": s.pghost, "PGPORT": str(s.pgport), "CDC_PASSWORD": s.cdc_pg_password()}
         return spawn(jvm_command(ctx, "512m", "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
                      ctx.log(self.name), env=env)
 

@@ -83,6 +83,7 @@ class Stack:
         """
         try:
             self.settings.pg_password()
+            self.settings.cdc_pg_password()
         except SettingsError as exc:
             raise StackError(str(exc)) from None
         strays = self.strays()

@@ -146,7 +146,7 @@ class Postgres(Service):
             raise
 
     def _bootstrap_role(self, ctx: Context, bindir: Path) -> None:
-        """Create (or update) the kit's role and database; the password is a psql variable."""
+        """Create (or update) the kit's role and database, and the CDC role; passwords are psql variables."""
         s = ctx.settings
         script = (
             "SELECT format('CREATE ROLE %I LOGIN', :'role') "
@@ -154,11 +154,17 @@ class Postgres(Service):
             "SELECT format('ALTER ROLE %I WITH LOGIN REPLICATION PASSWORD %L', :'role', :'pw') \\gexec\n"
             "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') "
             "WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec\n"
+            # Debezium's role: it may log in, stream the WAL and (granted per schema by a lesson) read.
+            "SELECT format('CREATE ROLE %I LOGIN', :'cdc') "
+            "WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'cdc') \\gexec\n"
+            "SELECT format('ALTER ROLE %I WITH LOGIN REPLICATION PASSWORD %L', :'cdc', :'cdcpw') \\gexec\n"
+            "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'db', :'cdc') \\gexec\n"
         )
         out = self._run([
             str(bindir / "psql"), "-X", "-q", "-h", str(self.socket_dir(ctx)), "-p", str(s.pgport),
             "-U", self.os_user(), "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-v", f"role={s.pguser}",
-            "-v", f"pw={s.pg_password()}", "-v", f"db={s.pgdatabase}", "-f", "-",
+            "-v", f"pw={s.pg_password()}", "-v", f"db={s.pgdatabase}",
+            "-v", f"cdc={s.cdc_user}", "-v", f"cdcpw={s.cdc_pg_password()}", "-f", "-",
         ], input=script)
         if out.returncode != 0:
             raise StackError(f"Creating the role {s.pguser!r} and database {s.pgdatabase!r} failed:\n{out.stderr}")

@@ -18,17 +18,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pipeline_patterns.architectures.medallion.datasets import DatasetSpec
 
 CDF = "delta.enableChangeDataFeed"
-SMALL_TABLES_CONF = {  # lesson-sized tables on 2 cores: Delta rebuilds a snapshot with 50 tasks by default
-    "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.sql.shuffle.partitions": "2",
-    # Delta's per-file column statistics (min/max, for data skipping) and the checksum file after
-    # each commit: no table here has more than a few files, and both are computed on every write.
-    # Same JVM, same run, the lesson's three deliveries (two rounds): 58/53 s -> 42/39 s. Not a
-    # kit default: without statistics a replaceWhere overwrite's commit has no numOutputRows,
-    # which the Lambda batch layer reads.
-    "spark.databricks.delta.stats.collect": "false",
-    "spark.databricks.delta.writeChecksumFile.enabled": "false",
-}
 
 
 @dataclass(frozen=True)
