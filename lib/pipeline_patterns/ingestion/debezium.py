@@ -164,6 +164,7 @@ def remove(capture: Capture, settings: Settings | None = None) -> None:
     connect.delete(capture.connector, settings)
     postgres.drop_replication_slot(capture.slot, settings)
     with postgres.connect(settings, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '20s'")  # a session still reading the schema: an error, not a hang
         conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(capture.publication)))
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(capture.schema)))
     admin = kafka_client.admin(settings)
