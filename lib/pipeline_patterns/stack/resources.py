@@ -1,4 +1,4 @@
-"""What lives on the stack: topics, tables, views, publications, replication slots and connectors.
+"""What lives on the stack: topics, schemas, tables, views, publications, replication slots and connectors.
 
 ``snapshot()`` lists them; ``drop(after - before)`` removes what appeared in between. The
 test suite takes a snapshot before each module and drops what the module left, so a second
@@ -22,6 +22,7 @@ LOCK_TIMEOUT = "10s"  # a table still locked by a live reader: fail clearly inst
 @dataclass(frozen=True)
 class StackResources:
     topics: frozenset[str] = frozenset()
+    schemas: frozenset[str] = frozenset()  # a lesson's own schema (lesson 13's shop), dropped with what it holds
     tables: frozenset[str] = frozenset()
     views: frozenset[str] = frozenset()
     publications: frozenset[str] = frozenset()
@@ -43,19 +44,25 @@ def snapshot(settings: Settings | None = None) -> StackResources:
     """Every user topic, table, view, publication, slot and connector now on the stack."""
     admin = kafka_client.admin(settings)
     try:
-        topics = frozenset(t for t in admin.list_topics() if not t.startswith("__"))
+        topics = frozenset(t for t in admin.list_topics()  # Kafka's own __ topics stay; Debezium's heartbeats go
+                           if not t.startswith("__") or t.startswith("__debezium-heartbeat."))
     finally:
         admin.close()
     with postgres.connect(settings) as conn, conn.cursor() as cur:
         cur.execute("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'public'")
         rows = cur.fetchall()
+        cur.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') "
+                    "AND nspname NOT LIKE 'pg\\_%' "
+                    "AND nspowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)")
+        schemas = frozenset(r[0] for r in cur.fetchall())
         cur.execute("SELECT pubname FROM pg_publication")
         publications = frozenset(r[0] for r in cur.fetchall())
         cur.execute("SELECT slot_name FROM pg_replication_slots")
         slots = frozenset(r[0] for r in cur.fetchall())
     response = requests.get(connect.url("/connectors", settings), timeout=10)
     response.raise_for_status()
-    return StackResources(topics=topics, tables=frozenset(n for n, kind in rows if kind == "BASE TABLE"),
+    return StackResources(topics=topics, schemas=schemas,
+                          tables=frozenset(n for n, kind in rows if kind == "BASE TABLE"),
                           views=frozenset(n for n, kind in rows if kind == "VIEW"), publications=publications,
                           slots=slots, connectors=frozenset(response.json()))
 
@@ -69,7 +76,7 @@ def drop(resources: StackResources, settings: Settings | None = None) -> None:
     with postgres.connect(settings, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
         for kind, names in (("PUBLICATION", resources.publications), ("VIEW", resources.views),
-                            ("TABLE", resources.tables)):
+                            ("TABLE", resources.tables), ("SCHEMA", resources.schemas)):
             for name in sorted(names):
                 cur.execute(sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(kind), sql.Identifier(name)))
     if resources.topics:
