@@ -1,9 +1,7 @@
-"""Kafka Connect's REST API: register, inspect and remove connectors.
+"""Kafka Connect's REST API: register, validate, inspect and remove connectors.
 
-The Debezium PostgreSQL config here uses ``pgoutput`` (built into PostgreSQL 10+;
-Debezium's default ``decoderbufs`` needs a server plugin) and reads the password
-from the Connect worker's environment (``${env:PGPASSWORD}``), so the secret never
-appears in the connector config that the REST API returns.
+Plumbing: the stack's resource cleanup uses it too. Debezium's configs are in
+:mod:`pipeline_patterns.ingestion.debezium`.
 """
 
 from __future__ import annotations
@@ -17,28 +15,6 @@ from pipeline_patterns.poll import wait_until
 def url(path: str, settings: Settings | None = None) -> str:
     """The Connect REST address of ``path`` (``/connectors``, ...)."""
     return f"{(settings or get_settings()).kafka_connect_url.rstrip('/')}{path}"
-
-
-def debezium_postgres_config(topic_prefix: str, tables: list[str], slot: str,
-                             settings: Settings | None = None, **overrides: str) -> dict[str, str]:
-    """A Debezium PostgreSQL source config for ``tables`` (``schema.table``)."""
-    s = settings or get_settings()
-    return {
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "plugin.name": "pgoutput",
-        "database.hostname": s.connect_pghost or s.pghost,
-        "database.port": str(s.pgport),
-        "database.user": s.pguser,
-        "database.password": "${env:PGPASSWORD}",
-        "database.dbname": s.pgdatabase,
-        "topic.prefix": topic_prefix,
-        "table.include.list": ",".join(tables),
-        "slot.name": slot,
-        "publication.name": f"{slot}_pub",
-        "publication.autocreate.mode": "filtered",
-        "tasks.max": "1",
-        **overrides,
-    }
 
 
 def register(name: str, config: dict[str, str], settings: Settings | None = None,

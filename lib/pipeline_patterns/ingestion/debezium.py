@@ -62,20 +62,38 @@ class Capture:
         return [*(self.topic(t) for t in self.tables), self.message_topic]
 
 
-def connector_config(capture: Capture, settings: Settings | None = None, **overrides: str) -> dict[str, str]:
-    """The corrected Debezium PostgreSQL source config (see the module docstring)."""
+def debezium_postgres_config(topic_prefix: str, tables: list[str], slot: str,
+                             settings: Settings | None = None, **overrides: str) -> dict[str, str]:
+    """The smallest working config (lesson 00's tour): the kit's own role, which owns ``tables``
+    (``schema.table``), lets Debezium create a publication for them. ``pgoutput`` is built into
+    PostgreSQL (Debezium's default, ``decoderbufs``, needs a server plugin)."""
     s = settings or get_settings()
     return {
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "plugin.name": "pgoutput",
         "database.hostname": s.connect_pghost or s.pghost,
         "database.port": str(s.pgport),
+        "database.user": s.pguser,
+        "database.password": "${env:PGPASSWORD}",
+        "database.dbname": s.pgdatabase,
+        "topic.prefix": topic_prefix,
+        "table.include.list": ",".join(tables),
+        "slot.name": slot,
+        "publication.name": f"{slot}_pub",
+        "publication.autocreate.mode": "filtered",
+        "tasks.max": "1",
+        **overrides,
+    }
+
+
+def connector_config(capture: Capture, settings: Settings | None = None, **overrides: str) -> dict[str, str]:
+    """The corrected Debezium PostgreSQL source config (see the module docstring)."""
+    s = settings or get_settings()
+    tables = [f"{capture.schema}.{t}" for t in capture.tables]
+    return {
+        **debezium_postgres_config(capture.prefix, tables, capture.slot, s),
         "database.user": s.cdc_user,
         "database.password": "${env:CDC_PASSWORD}",
-        "database.dbname": s.pgdatabase,
-        "topic.prefix": capture.prefix,
-        "table.include.list": ",".join(f"{capture.schema}.{t}" for t in capture.tables),
-        "slot.name": capture.slot,
         "publication.name": capture.publication,
         "publication.autocreate.mode": "disabled",
         "snapshot.mode": "initial",
@@ -87,7 +105,6 @@ def connector_config(capture: Capture, settings: Settings | None = None, **overr
         "key.converter.schemas.enable": "true",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "true",
-        "tasks.max": "1",
         **overrides,
     }
 
