@@ -31,7 +31,8 @@ setup: $(VENV)/.installed ## venv, Python deps, jars, PostgreSQL, .env, Jupyter 
 doctor: $(VENV)/.installed ## can this machine run the lessons? one row per check, a fix per failed one
 	$(KIT) doctor
 
-up: setup ## start the native stack (Kafka, Connect/Debezium, PostgreSQL)
+up: setup ## start the native stack (Kafka, Connect/Debezium, PostgreSQL); `make doctor`'s checks first
+	$(KIT) doctor --quiet
 	$(KIT) stack up $(if $(BROKERS),--brokers $(BROKERS)) $(if $(SPARK_CLUSTER),--spark-cluster)
 
 down: ## stop every process the kit started

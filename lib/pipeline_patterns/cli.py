@@ -168,13 +168,16 @@ def setup(jars_only: bool) -> None:
 @app.command()
 @click.option("--memory-mb", type=float, default=None, help="Check as if this much memory were free (MB).")
 @click.option("--disk-mb", type=float, default=None, help="Check as if this much disk were free (MB).")
-def doctor(memory_mb: float | None, disk_mb: float | None) -> None:
+@click.option("--quiet", is_flag=True, help="Show only the failed rows (what `make up` and `make run` print first).")
+def doctor(memory_mb: float | None, disk_mb: float | None, quiet: bool) -> None:
     """Can this machine run the lessons? One row per check, a fix for each failed one; exits 1 if not."""
     from pipeline_patterns import doctor as checkup
 
     rows = checkup.run_checks(memory_mb=memory_mb, disk_mb=disk_mb)
+    if quiet and checkup.can_run(rows):
+        return
     table = Table("check", "", "found", "fix")
-    for row in rows:
+    for row in (r for r in rows if not (quiet and r.ok)):
         mark = "[green]ok[/]" if row.ok else ("[red]FAIL[/]" if row.required else "[yellow]warn[/]")
         table.add_row(escape(row.check), mark, escape(row.found), escape(row.fix))
     console.print(table)

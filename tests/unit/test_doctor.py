@@ -56,3 +56,17 @@ def test_optional_rows_do_not_stop_a_laptop():
     rows = [doctor.Row("Java 17+", True, "/usr/bin/java"), doctor.Row("Airflow", False, "no", "pip", required=False)]
     assert doctor.can_run(rows)
     assert not doctor.can_run([*rows, doctor.Row("free memory", False, "1 MB", "close things")])
+
+
+def test_make_up_runs_the_doctor_quietly_and_stops_with_its_failed_rows():
+    from click.testing import CliRunner
+
+    from pipeline_patterns.cli import app
+
+    makefile = (doctor.PROJECT_DIR / "Makefile").read_text()
+    up_recipe = makefile.split("\nup:", 1)[1].split("\n\n", 1)[0]
+    assert "doctor --quiet" in up_recipe.splitlines()[1]  # before `stack up`; `make run` depends on `up`
+    result = CliRunner().invoke(app, ["doctor", "--quiet", "--memory-mb", "100", "--disk-mb", "999999"])
+    assert result.exit_code == 1
+    assert "free memory" in result.output and "100 MB" in result.output
+    assert "free disk" not in result.output  # a passing row is not shown in quiet mode
