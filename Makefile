@@ -68,7 +68,8 @@ test-reliability-full: setup ## the reliability suite at full size (100,000 even
 	$(PYTEST) tests/reliability --full -s
 
 lab: setup ## JupyterLab with the project's kernel
-	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks \
+	  --MappingKernelManager.default_kernel_name=pipeline-patterns $(if $(filter 0,$(shell id -u)),--allow-root)
 
 LINT_PATHS := lib tests benchmarks dags conftest.py
 

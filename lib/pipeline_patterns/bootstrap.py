@@ -144,6 +144,20 @@ def ensure_env_file(echo: Callable[[str], None] = print, env: Path | None = None
         echo(".env: kept as it is")
 
 
+LAB_SETTINGS = PROJECT_DIR / "stack" / "jupyter" / "overrides.json"
+
+
+def install_lab_settings(echo: Callable[[str], None] = print, prefix: Path | None = None) -> Path:
+    """JupyterLab's settings for a workshop room: no "official Jupyter news?" prompt and no update
+    check (both reach the internet). Installed as the venv's ``overrides.json``, which a user's own
+    settings still override."""
+    target = (prefix or Path(sys.prefix)) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(LAB_SETTINGS, target)
+    echo(f"jupyter: lab settings (no news prompt, no update check) in {target}")
+    return target
+
+
 def register_kernel(echo: Callable[[str], None] = print) -> None:
     subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
                     "--display-name", "Python (pipeline-patterns)"], check=True, capture_output=True)
@@ -158,3 +172,4 @@ def setup(echo: Callable[[str], None] = print) -> None:
     spark_archive.build(echo)
     ensure_postgres(echo)
     register_kernel(echo)
+    install_lab_settings(echo)

@@ -73,3 +73,16 @@ def test_a_new_env_gets_a_random_password_and_an_existing_one_is_kept(tmp_path):
     ensure_env_file(lambda _: None, env=first, example=example)
     assert Settings(_env_file=first).pg_password() == passwords[0]
     assert with_password("A=1\n", "pw") == "A=1\nPGPASSWORD=pw\n"
+
+
+def test_lab_settings_turn_off_the_news_prompt_and_the_update_check(tmp_path):
+    import json
+
+    from pipeline_patterns.bootstrap import KERNEL_NAME, PROJECT_DIR, install_lab_settings
+
+    target = install_lab_settings(lambda _: None, prefix=tmp_path)
+    settings = json.loads(target.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert settings == {"fetchNews": "false", "checkForUpdates": False}
+    assert target == tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    lab = (PROJECT_DIR / "Makefile").read_text().split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}" in lab
