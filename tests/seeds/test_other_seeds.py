@@ -2,9 +2,9 @@
 
 The batch lessons' copies of the flights and their skewed key (02, 03), late and out-of-order
 arrivals (04, 05, 06), replays (07), duplicates and stale copies (08),
-transactions (09), the sink's kills (10), poison records (11) and the breaker's failures (12)
-are drawn from the seed; each lesson's "What we proved" cell must hold for any seed. This is
-not part of `make test` (it executes eight slow lessons twice more); run it after changing a
+transactions (09), the sink's kills (10), poison records (11), the breaker's failures (12),
+the shop's CDC workload (13) and the bulk loads' rows and bad lines (14) are drawn from the seed; each lesson's "What we proved" cell must hold for any seed. This is
+not part of `make test` (it executes ten slow lessons twice more); run it after changing a
 generator or a lesson's assertions.
 """
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 # 02 and 03 at twice the flights: the batch lessons' claims hold for another seed and a larger scale
 RUNS = {"02-03 at scale 2": (["02", "03"], ["-p", "scale", "2"]),
         "04-05 at other sizes": (["04", "05"], ["-p", "per_step", "10", "-p", "flight_steps", "6", "-p", "users", "6"]),
-        "06-12": (["06", "07", "08", "09", "10", "11", "12"], [])}
+        "06-14": (["06", "07", "08", "09", "10", "11", "12", "13", "14"], [])}
 
 
 @pytest.mark.parametrize("seed", ["7", "13"])
