@@ -1,11 +1,11 @@
 """Every lesson whose data depend on the seed, run with seeds 7 and 13 (``make test-seeds``).
 
 The batch lessons' copies of the flights and their skewed key (02, 03), late and out-of-order
-arrivals (04, 05, 06), replays (07), duplicates and stale copies (08),
-transactions (09), the sink's kills (10), poison records (11), the breaker's failures (12),
-the shop's CDC workload (13) and the bulk loads' rows and bad lines (14) are drawn from the
-seed; each lesson's "What we proved" cell must hold for any seed. This is not part of `make test` (it executes ten slow lessons twice more); run it after changing a
-generator or a lesson's assertions.
+arrivals (04, 05, 06), replays (07), duplicates and stale copies (08), transactions (09), the
+sink's kills (10), poison records (11), the breaker's failures (12), the shop's CDC workload (13)
+and the bulk loads' rows and bad lines (14) are drawn from the seed; each lesson's "What we
+proved" cell must hold for any seed. This is not part of `make test` (it executes ten slow
+lessons twice more); run it after changing a generator or a lesson's assertions.
 """
 
 from __future__ import annotations
