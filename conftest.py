@@ -37,7 +37,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     was_running = all(row["state"] == ProcessState.RUNNING.value for row in stack.status())
     layout = stack.saved_layout()
     if layout:  # keep the layout a user (or an earlier test) chose; tests that need another switch
-        stack.up(brokers=layout.brokers, spark_cluster=layout.spark_cluster)
+        stack.up(brokers=layout.brokers, spark_cluster=layout.spark_cluster, airflow=layout.airflow)
     else:
         stack.up()
     _started_by_tests = not was_running

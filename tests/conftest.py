@@ -42,3 +42,25 @@ def spark_cluster():
         stop_active_spark()
         if not was_running:
             stack.stop_spark_cluster()
+
+
+@pytest.fixture(scope="module")
+def airflow():
+    """Airflow's processes (API server, scheduler, DAG processor, triggerer) for a module's tests.
+
+    Started if they were not running and stopped again afterwards, whatever happens, so that the
+    suite goes on with the layout it found; the rest of the stack is left as it was. Yields the
+    settings (port, admin).
+    """
+    from pipeline_patterns.stack import Stack
+
+    stack = Stack()
+    layout = stack.saved_layout()
+    was_running = bool(layout and layout.airflow)
+    try:
+        stack.up(brokers=layout.brokers if layout else 1, spark_cluster=bool(layout and layout.spark_cluster),
+                 airflow=True)
+        yield stack.settings
+    finally:
+        if not was_running:
+            stack.stop_airflow()

@@ -107,7 +107,8 @@ def ensure_postgres(echo: Callable[[str], None] = print) -> None:
     preflight.postgres_bindir(major)
 
 
-SECRETS = ("PGPASSWORD", "CDC_PASSWORD")  # each clone draws its own; .env.example leaves them empty
+SECRETS = ("PGPASSWORD", "CDC_PASSWORD", "AIRFLOW_DB_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_SECRET_KEY")
+"""Each clone draws its own; .env.example leaves them empty."""
 
 
 def with_password(example_text: str, password: str, name: str = "PGPASSWORD") -> str:
@@ -125,8 +126,9 @@ def _filled(text: str, name: str) -> bool:
 
 def ensure_env_file(echo: Callable[[str], None] = print, env: Path | None = None,
                     example: Path | None = None) -> None:
-    """Create ``.env`` from ``.env.example`` with random passwords (PostgreSQL's kit role and the
-    CDC replication role); keep an existing ``.env``, only filling a secret it lacks."""
+    """Create ``.env`` from ``.env.example`` with a random value for each of :data:`SECRETS` (PostgreSQL's
+    kit role, the CDC replication role, Airflow's role, admin and key); keep an existing ``.env``, only
+    filling a secret it lacks."""
     env, example = env or PROJECT_DIR / ".env", example or PROJECT_DIR / ".env.example"
     if not env.exists():
         env.touch(mode=0o600)

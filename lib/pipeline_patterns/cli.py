@@ -31,7 +31,7 @@ def app() -> None:
 
 @app.group()
 def stack() -> None:
-    """The native stack: Kafka, Connect/Debezium, PostgreSQL, Spark."""
+    """The native stack: Kafka, Connect/Debezium, PostgreSQL, Spark, Airflow."""
 
 
 @stack.command()
@@ -39,18 +39,27 @@ def stack() -> None:
               help="1, or 3 for a three-node KRaft cluster on this host.")
 @click.option("--spark-cluster", is_flag=True,
               help="Also start a Spark master + worker (127.0.0.1:SPARK_MASTER_PORT, 7077).")
-def up(brokers: str, spark_cluster: bool) -> None:
+@click.option("--airflow", is_flag=True,
+              help="Also start Airflow: API server/UI (127.0.0.1:AIRFLOW_API_PORT, 8090), scheduler, "
+                   "DAG processor, triggerer.")
+def up(brokers: str, spark_cluster: bool, airflow: bool) -> None:
     """Start the stack (a no-op for what already runs) and wait until it answers."""
     from pipeline_patterns.stack import Stack
 
     t0 = time.monotonic()
     try:
-        timings = Stack(echo=console.print).up(brokers=int(brokers), spark_cluster=spark_cluster)
+        timings = Stack(echo=console.print).up(brokers=int(brokers), spark_cluster=spark_cluster, airflow=airflow)
     except KitError as exc:
         _fail(exc)
     if all(v == 0.0 for v in timings.values()):
         console.print("stack: already running (nothing to do)")
     console.print(f"stack: up in {time.monotonic() - t0:.1f}s")
+    if "airflow-api-server" in timings:
+        from pipeline_patterns.config import get_settings
+
+        s = get_settings()
+        console.print(f"airflow: UI and REST API at {s.airflow_url} (user {s.airflow_admin_user}, password "
+                      "AIRFLOW_ADMIN_PASSWORD in .env)", highlight=False)
 
 
 @stack.command()
@@ -108,7 +117,7 @@ def _fault(action: str, service: str) -> None:
 @stack.command()
 @click.argument("service")
 def kill(service: str) -> None:
-    """kill -9 SERVICE (kafka means every broker); status then says crashed."""
+    """kill -9 SERVICE (kafka means every broker, airflow every Airflow process); status then says crashed."""
     _fault("kill", service)
 
 

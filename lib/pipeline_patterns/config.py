@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     """Port of that master's web UI and JSON status (its readiness check)."""
     spark_worker_webui_port: int = Field(8081, alias="SPARK_WORKER_WEBUI_PORT")
     """Port of the kit's Spark worker's web UI."""
+    airflow_api_port: int = Field(8090, alias="AIRFLOW_API_PORT")
+    """Port of Airflow's API server and UI (``stack up --airflow``); 8080 is Spark's master UI."""
+    airflow_db_user: str = Field("airflow", alias="AIRFLOW_DB_USER")
+    """Airflow's own role in the kit's PostgreSQL, owner of its metadata database and nothing else."""
+    airflow_db_name: str = Field("airflow", alias="AIRFLOW_DB_NAME")
+    airflow_db_password: SecretStr | None = Field(None, alias="AIRFLOW_DB_PASSWORD")
+    """That role's password; ``make setup`` writes a random one to ``.env``."""
+    airflow_admin_user: str = Field("admin", alias="AIRFLOW_ADMIN_USER")
+    """The one user of Airflow's UI and REST API (role admin)."""
+    airflow_admin_password: SecretStr | None = Field(None, alias="AIRFLOW_ADMIN_PASSWORD")
+    """Its password; ``make setup`` writes a random one to ``.env``."""
+    airflow_secret_key: SecretStr | None = Field(None, alias="AIRFLOW_SECRET_KEY")
+    """The random secret Airflow's signing keys are derived from (JWT, API session, Fernet);
+    ``make setup`` writes one to ``.env``."""
     lake_dir: Path = Field(Path("data/lake"), alias="LAKE_DIR")
     stack_dir: Path = Field(Path("var"), alias="STACK_STATE_DIR")
     """Data, logs and pid files of the native stack (git-ignored)."""
@@ -88,6 +102,18 @@ class Settings(BaseSettings):
     def cdc_pg_password(self) -> str:
         """The CDC replication role's password, or a SettingsError saying where to set it."""
         return _secret(self.cdc_password, "CDC_PASSWORD")
+
+    @property
+    def airflow_url(self) -> str:
+        """Where Airflow's API server (and UI) answers."""
+        return f"http://127.0.0.1:{self.airflow_api_port}"
+
+    def airflow_secret(self, name: str) -> str:
+        """One of Airflow's secrets (``AIRFLOW_DB_PASSWORD``, ``AIRFLOW_ADMIN_PASSWORD``,
+        ``AIRFLOW_SECRET_KEY``), or a SettingsError saying where to set it."""
+        field = {"AIRFLOW_DB_PASSWORD": self.airflow_db_password, "AIRFLOW_ADMIN_PASSWORD": self.airflow_admin_password,
+                 "AIRFLOW_SECRET_KEY": self.airflow_secret_key}[name]
+        return _secret(field, name)
 
     def jdbc_properties(self) -> dict[str, str]:
         return {

@@ -100,7 +100,8 @@ def run_checks(memory_mb: float | None = None, disk_mb: float | None = None, cpu
             _kernel_registered(KERNEL_NAME) else "not registered", "run `make setup` (it registers the kernel)"),
         Row("Airflow (lessons 15-16)", importlib.util.find_spec("airflow") is not None, "installed" if
             importlib.util.find_spec("airflow") else "not installed",
-            "pip install -e '.[orchestration]' (no lesson needs it yet)", required=False),
+            "run `make setup` (it installs the orchestration extra, pinned in constraints.txt); "
+            "`make up AIRFLOW=1` starts it (no lesson needs it yet)", required=False),
         *_ports(settings),
     ]
     return [row if not row.ok else Row(row.check, True, row.found, "", row.required) for row in rows]

@@ -36,10 +36,10 @@ def states() -> dict[str, str]:
 
 @pytest.fixture(scope="module", autouse=True)
 def default_layout():
-    """These tests expect the default layout (one broker, no Spark cluster)."""
+    """These tests expect the default layout (one broker, no Spark cluster, no Airflow)."""
     stack = Stack()
     layout = stack.saved_layout()
-    if layout and (layout.brokers != 1 or layout.spark_cluster):
+    if layout and (layout.brokers != 1 or layout.spark_cluster or layout.airflow):
         stack.down()
     stack.up()
     yield

@@ -1,5 +1,5 @@
-"""The native stack: Kafka (KRaft), Kafka Connect with Debezium, PostgreSQL and an
-optional Spark standalone cluster, as local processes bound to 127.0.0.1.
+"""The native stack: Kafka (KRaft), Kafka Connect with Debezium, PostgreSQL, an optional
+Spark standalone cluster and optional Airflow, as local processes bound to 127.0.0.1.
 
 Guarantees: ``up`` returns only once every service answers a real request
 (metadata, SQL, REST); ``up`` on a running stack is a no-op; ``down`` stops every

@@ -42,7 +42,7 @@ class KafkaNode(Service):
         else:
             self.role, name = "broker", f"kafka-{node}"
             ports = [(ctx.broker_port(node), "KAFKA_BOOTSTRAP_SERVERS")]
-        super().__init__(name=name, ports=ports)
+        super().__init__(name=name, ports=ports, group="kafka")
 
     def data_dir(self, ctx: Context) -> Path:
         folder = "controller" if self.role == "controller" else f"node-{self.node}"

@@ -13,10 +13,11 @@ from pipeline_patterns.config import Settings
 
 @dataclass
 class Layout:
-    """Which services this stack has: one or three Kafka brokers, Spark cluster or not."""
+    """Which services this stack has: one or three Kafka brokers, Spark cluster or not, Airflow or not."""
 
     brokers: int = 1
     spark_cluster: bool = False
+    airflow: bool = False
 
 
 @dataclass

@@ -3,8 +3,8 @@
 Guarantees: a failed ``up`` stops every process it started before raising; ``down``
 stops every process the kit started (recorded or stray) and leaves no listener.
 
-Size: one class with the stack's verbs (up, down, status, stop_spark_cluster, kill, pause,
-resume); they share the pid records and the saved layout, which splitting would scatter.
+Size: one class with the stack's verbs (up, down, status, stop_spark_cluster, stop_airflow, kill,
+pause, resume); they share the pid records and the saved layout, which splitting would scatter.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import psutil
 from pipeline_patterns.config import Settings, SettingsError, get_settings
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import preflight
+from pipeline_patterns.stack.airflow_service import check_installed
 from pipeline_patterns.stack.errors import StackError
 from pipeline_patterns.stack.kafka_service import KafkaNode
 from pipeline_patterns.stack.layout import Context, Layout
@@ -55,11 +56,13 @@ class Stack:
         return services_for(self.context(layout))
 
     def select(self, name: str) -> list[Service]:
-        """Services by name; ``kafka`` means every broker."""
+        """Services by name; ``kafka`` means every broker, ``airflow`` every Airflow process."""
         services = self.services()
-        chosen = [s for s in services if s.name == name or (name == "kafka" and isinstance(s, KafkaNode))]
+        chosen = [s for s in services if s.name == name or (name == "kafka" and isinstance(s, KafkaNode))
+                  or (name == "airflow" and s.group == "airflow")]
         if not chosen:
             raise StackError(f"No service named {name!r}; expected one of: kafka, "
+                             + ("airflow, " if any(s.group == "airflow" for s in services) else "")
                              + ", ".join(s.name for s in services) + ".")
         return chosen
 
@@ -71,21 +74,28 @@ class Stack:
         them; ``status`` reports them and ``down`` stops them. Every layout is searched,
         in start order, since the saved layout may be gone too.
         """
-        layouts = (self.saved_layout() or Layout(), Layout(1, True), Layout(3, True))
+        layouts = (self.saved_layout() or Layout(), Layout(1, True, True), Layout(3, True, True))
         return find_strays(self.pids, [self.context(layout) for layout in layouts])
 
     # -- up -----------------------------------------------------------------------
-    def up(self, brokers: int = 1, spark_cluster: bool = False) -> dict[str, float]:
+    def up(self, brokers: int = 1, spark_cluster: bool = False, airflow: bool = False) -> dict[str, float]:
         """Start what is not running and wait until every service answers.
 
         Returns the seconds each service took to become ready (0 for one already up).
-        A failed ``up`` stops every process it started before raising.
+        A failed ``up`` stops every process it started before raising. A running Spark
+        cluster or Airflow stays in the layout (and running) when not asked for.
         """
+        saved = self.saved_layout()
+        airflow = airflow or bool(saved and saved.airflow)
         try:
             self.settings.pg_password()
             self.settings.cdc_pg_password()
+            for name in ("AIRFLOW_DB_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_SECRET_KEY") if airflow else ():
+                self.settings.airflow_secret(name)
         except SettingsError as exc:
             raise StackError(str(exc)) from None
+        if airflow:
+            check_installed()  # before anything starts
         strays = self.strays()
         if strays:
             raise StackError(
@@ -94,8 +104,7 @@ class Stack:
                 + ". An earlier `up` probably failed half-way. Run `make down` "
                 "(`python -m pipeline_patterns stack down`), which stops them, then `make up`."
             )
-        wanted = Layout(brokers=brokers, spark_cluster=spark_cluster)
-        saved = self.saved_layout()
+        wanted = Layout(brokers=brokers, spark_cluster=spark_cluster, airflow=airflow)
         if saved and saved.brokers != brokers and self._any_alive(saved):
             raise StackError(
                 f"The stack is running with {saved.brokers} Kafka broker(s); you asked for {brokers}. "
@@ -114,6 +123,10 @@ class Stack:
             return start_in_order(ctx, services, self.pids, started, self.echo)
         except BaseException as exc:
             stopped = self._stop_started(ctx, services, started)
+            if saved is not None:  # the layout that runs is the one before this attempt
+                self.layout_file.write_text(json.dumps(asdict(saved)))
+            else:
+                self.layout_file.unlink(missing_ok=True)
             if isinstance(exc, StackError):
                 note = (f"`up` stopped what it had started: {', '.join(stopped)}." if stopped
                         else "`up` had started nothing.")
@@ -173,17 +186,25 @@ class Stack:
 
     def stop_spark_cluster(self) -> list[str]:
         """Stop the standalone Spark cluster (worker, then master), keep the rest; returns the names stopped."""
+        return self._stop_optional("spark_cluster", lambda service: service.name.startswith("spark-"))
+
+    def stop_airflow(self) -> list[str]:
+        """Stop Airflow's processes (newest first), keep the rest; returns the names stopped."""
+        return self._stop_optional("airflow", lambda service: service.group == "airflow")
+
+    def _stop_optional(self, part: str, belongs: Callable[[Service], bool]) -> list[str]:
+        """Stop the services of an optional ``part`` of the saved layout and take it out of the layout."""
         saved = self.saved_layout()
-        if saved is None or not saved.spark_cluster:
+        if saved is None or not getattr(saved, part):
             return []
         ctx, stopped = self.context(saved), []
-        for service in [s for s in reversed(services_for(ctx)) if s.name.startswith("spark-")]:
+        for service in [s for s in reversed(services_for(ctx)) if belongs(s)]:
             record = self.pids.read(service.name)
             if record is not None and record.process() is not None:
                 service.stop(ctx, record)
                 stopped.append(service.name)
             self.pids.remove(service.name)
-        saved.spark_cluster = False
+        setattr(saved, part, False)
         self.layout_file.write_text(json.dumps(asdict(saved)))
         return stopped
 

@@ -160,14 +160,32 @@ class Postgres(Service):
             "SELECT format('ALTER ROLE %I WITH LOGIN REPLICATION PASSWORD %L', :'cdc', :'cdcpw') \\gexec\n"
             "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'db', :'cdc') \\gexec\n"
         )
-        out = self._run([
-            str(bindir / "psql"), "-X", "-q", "-h", str(self.socket_dir(ctx)), "-p", str(s.pgport),
-            "-U", self.os_user(), "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-v", f"role={s.pguser}",
-            "-v", f"pw={s.pg_password()}", "-v", f"db={s.pgdatabase}",
-            "-v", f"cdc={s.cdc_user}", "-v", f"cdcpw={s.cdc_pg_password()}", "-f", "-",
-        ], input=script)
+        self.psql(ctx, script, {"role": s.pguser, "db": s.pgdatabase, "cdc": s.cdc_user},
+                  {"pw": s.pg_password(), "cdcpw": s.cdc_pg_password()}, bindir,
+                  f"Creating the role {s.pguser!r} and database {s.pgdatabase!r}")
+
+    def psql(self, ctx: Context, script: str, variables: Mapping[str, str], secrets: Mapping[str, str],
+             bindir: Path | None = None, what: str = "A psql script") -> None:
+        """Run ``script`` as the server's superuser over the socket, with ``variables`` and ``secrets``
+        as psql variables (``:'name'``), or raise a StackError saying what failed.
+
+        Values never enter the SQL text; secrets reach psql through its environment
+        (``\\getenv``), so no password is on a command line that ``ps`` shows.
+        """
+        bindir = bindir or preflight.postgres_bindir(self.major)
+        env_names = {name: f"KIT_PSQL_SECRET_{i}" for i, name in enumerate(secrets)}
+        prelude = "".join(f"\\getenv {name} {env_name}\n" for name, env_name in env_names.items())
+        out = subprocess.run(
+            self._as_server_user([
+                str(bindir / "psql"), "-X", "-q", "-h", str(self.socket_dir(ctx)), "-p", str(ctx.settings.pgport),
+                "-U", self.os_user(), "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                *(arg for name, value in variables.items() for arg in ("-v", f"{name}={value}")), "-f", "-",
+            ]),
+            input=prelude + script, capture_output=True, text=True, check=False,
+            env={**without_libpq_env(os.environ), **{env_names[k]: v for k, v in secrets.items()}},
+        )
         if out.returncode != 0:
-            raise StackError(f"Creating the role {s.pguser!r} and database {s.pgdatabase!r} failed:\n{out.stderr}")
+            raise StackError(f"{what} failed in the kit's PostgreSQL (port {ctx.settings.pgport}):\n{out.stderr}")
 
     def check_ready(self, ctx: Context) -> None:
         s = ctx.settings

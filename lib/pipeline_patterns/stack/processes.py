@@ -79,10 +79,13 @@ class PidFiles:
 
 
 def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
-                  cwd: Path | None = None) -> subprocess.Popen:
+                  cwd: Path | None = None, inherit_env: bool = True) -> subprocess.Popen:
     """Start ``cmd`` in its own session (so a kill of its group takes its children too),
     stdin closed, stdout and stderr appended to ``log``. Every process the kit starts goes
-    through here: the stack's services, the processors a lesson kills, the fake services."""
+    through here: the stack's services, the processors a lesson kills, the fake services.
+
+    ``env`` is added to this process's environment, or with ``inherit_env=False`` is the whole
+    environment (a service that must not see some of the caller's variables builds it itself)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -91,14 +94,15 @@ def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {})} if inherit_env else dict(env or {}),
             cwd=cwd,
         )
 
 
-def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> ProcessRecord:
+def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+          inherit_env: bool = True) -> ProcessRecord:
     """Start a service with :func:`start_process` and return its record (pid, start time, log)."""
-    proc = start_process(cmd, log, env, cwd)
+    proc = start_process(cmd, log, env, cwd, inherit_env)
     return ProcessRecord(pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), log=str(log))
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline_patterns.stack.layout import Context
 from pipeline_patterns.stack.processes import ProcessRecord, terminate
+
+if TYPE_CHECKING:
+    import psutil
 
 
 @dataclass
@@ -18,6 +22,9 @@ class Service:
     name: str
     ports: list[tuple[int, str]] = field(default_factory=list)
     """(port, the setting that moves it) pairs, checked free before a start."""
+    group: str | None = None
+    """Services of one group start one after another and are waited for together once the last
+    has started (Kafka's brokers: a broker is ready when all have registered; Airflow's processes)."""
 
     def start(self, ctx: Context) -> ProcessRecord:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -45,3 +52,8 @@ class Service:
         program, path = sig
         args = list(cmdline)
         return any(a == program or a.endswith("/" + program) for a in args) and path in args
+
+    def owns_process(self, ctx: Context, proc: psutil.Process, cmdline: Sequence[str]) -> bool:
+        """Whether the live ``proc`` (its command line ``cmdline``) is this service of this checkout's
+        stack; by default its command line says so (:meth:`owns`)."""
+        return self.owns(ctx, cmdline)

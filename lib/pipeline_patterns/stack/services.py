@@ -1,11 +1,13 @@
 """Which services a layout has, in the order they start.
 
 PostgreSQL first, then Kafka (a dedicated controller before three brokers), then Connect
-(it needs both), then the optional Spark cluster. Each service lives in its own module.
+(it needs both), then the optional Spark cluster, then optional Airflow (its metadata lives in
+PostgreSQL). Each service lives in its own module.
 """
 
 from __future__ import annotations
 
+from pipeline_patterns.stack.airflow_service import airflow_services
 from pipeline_patterns.stack.connect_service import Connect
 from pipeline_patterns.stack.kafka_service import CONTROLLER_NODE_ID, KafkaNode
 from pipeline_patterns.stack.layout import Context
@@ -23,4 +25,6 @@ def services_for(ctx: Context) -> list[Service]:
     found.append(Connect(ctx))
     if ctx.layout.spark_cluster:
         found += [SparkMaster(ctx), SparkWorker(ctx)]
+    if ctx.layout.airflow:
+        found += airflow_services(ctx)
     return found

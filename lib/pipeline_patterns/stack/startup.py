@@ -1,8 +1,9 @@
 """Starting a layout's services in order, each one ready before the next one starts.
 
 Running services are left alone and paused ones resumed; a taken port stops the start
-with a message naming the setting that moves it. Kafka brokers are waited for together,
-once the last one has started, since a broker is ready when every broker has registered.
+with a message naming the setting that moves it. The services of a group (Kafka's nodes,
+Airflow's processes) are waited for together, once the last one has started: a broker is
+ready when every broker has registered, and Airflow's processes start faster side by side.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import Callable
 
 from pipeline_patterns.stack import preflight
-from pipeline_patterns.stack.kafka_service import KafkaNode
 from pipeline_patterns.stack.layout import Context
 from pipeline_patterns.stack.processes import PidFiles, ProcessState, signal_service
 from pipeline_patterns.stack.readiness import wait_ready
@@ -27,7 +27,7 @@ def start_in_order(ctx: Context, services: list[Service], pids: PidFiles, starte
     anything fails); a service that was already up counts 0 s.
     """
     timings: dict[str, float] = {}
-    for service in services:
+    for index, service in enumerate(services):
         state = pids.state(service.name)
         if state is ProcessState.RUNNING:
             continue
@@ -40,14 +40,15 @@ def start_in_order(ctx: Context, services: list[Service], pids: PidFiles, starte
             preflight.check_port_free(port, service.name, setting)
         started[service.name] = time.monotonic()
         pids.write(service.name, service.start(ctx))
-        if not isinstance(service, KafkaNode):
+        following = services[index + 1] if index + 1 < len(services) else None
+        if service.group is None:
             _wait_ready(service, ctx, pids, started, timings, echo)
-        elif service.node == ctx.layout.brokers:  # brokers register once all are up
-            for node in (s for s in services if isinstance(s, KafkaNode)):
-                _wait_ready(node, ctx, pids, started, timings, echo)
+        elif following is None or following.group != service.group:  # the group's last one has started
+            for member in (s for s in services if s.group == service.group):
+                _wait_ready(member, ctx, pids, started, timings, echo)
     for service in services:
         if service.name not in timings:
-            _wait_ready(service, ctx, pids, {}, timings, echo)
+            _wait_ready(service, ctx, pids, started, timings, echo)
     return timings
 
 

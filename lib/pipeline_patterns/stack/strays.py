@@ -1,8 +1,9 @@
 """Processes of this checkout's stack that run without a pid record: finding and naming them.
 
 An ``up`` that failed before writing a record, or a deleted ``var/pids``, leaves them;
-``status`` reports them and ``down`` stops them. A process counts as ours only when its
-command line names both the service's program and this checkout's path.
+``status`` reports them and ``down`` stops them. A process counts as ours only when it names
+both the service's program and this checkout's path (on its command line, or for Airflow in its
+``AIRFLOW_HOME``); the children of a recorded process are never strays.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 import psutil
 
 from pipeline_patterns.stack.layout import Context
-from pipeline_patterns.stack.processes import PidFiles, ProcessRecord
+from pipeline_patterns.stack.processes import PidFiles, ProcessRecord, group_members
 from pipeline_patterns.stack.service import Service
 from pipeline_patterns.stack.services import services_for
 
@@ -28,11 +29,11 @@ def find_strays(pids: PidFiles, contexts: Sequence[Context]) -> list[Stray]:
     candidates: list[tuple[Service, Context]] = []
     for ctx in contexts:
         candidates += [(s, ctx) for s in services_for(ctx)]
-    recorded = set()
+    recorded: set[int] = set()
     for service, _ in candidates:
         record = pids.read(service.name)
-        if record is not None and record.process() is not None:
-            recorded.add(record.pid)
+        if record is not None:  # the process and its children (a triggerer's runner, a worker's executor)
+            recorded.update(member.pid for member in group_members(record))
     found: list[Stray] = []
     seen: set[int] = set()
     for proc in psutil.process_iter(["pid", "cmdline", "create_time", "status"]):
@@ -40,7 +41,7 @@ def find_strays(pids: PidFiles, contexts: Sequence[Context]) -> list[Stray]:
         if info["pid"] in recorded or info["status"] == psutil.STATUS_ZOMBIE or not info["cmdline"]:
             continue
         for service, ctx in candidates:
-            if info["pid"] not in seen and service.owns(ctx, info["cmdline"]):
+            if info["pid"] not in seen and service.owns_process(ctx, proc, info["cmdline"]):
                 seen.add(info["pid"])
                 found.append((service, ctx, ProcessRecord(pid=info["pid"], create_time=info["create_time"],
                                                           log=str(ctx.log(service.name)))))
