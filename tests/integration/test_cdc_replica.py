@@ -27,14 +27,9 @@ def spark():
 
 @pytest.fixture(scope="module")
 def captured(spark, tmp_path_factory):
-    capture = debezium.Capture.new(cdc_source.TABLES)
     conn = postgres.connect(autocommit=True)  # reads take no lock that would block the cleanup's DROP
+    capture = cdc_experiments.capture_new_shop(conn, SPEC)
     try:
-        cdc_source.create(conn, capture.schema)
-        conn.commit()
-        cdc_source.run(conn, capture.schema, cdc_source.initial_rows(SPEC))
-        debezium.prepare_source(conn, capture)
-        debezium.start(capture)
         cdc_source.run(conn, capture.schema, cdc_source.changes(SPEC))
         debezium.wait_caught_up(capture, conn)
         root = tmp_path_factory.mktemp("cdc")

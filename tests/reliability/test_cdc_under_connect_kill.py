@@ -19,15 +19,10 @@ SPEC = cdc_source.ShopSpec(n_customers=16, n_orders=24, seed=13)
 
 
 def test_the_replica_is_exact_after_connect_is_killed_and_sends_changes_twice(tmp_path):
-    capture = debezium.Capture.new(cdc_source.TABLES)
     spark = get_spark("test-cdc-kill")
     conn = postgres.connect(autocommit=True)
+    capture = cdc_experiments.capture_new_shop(conn, SPEC)
     try:
-        cdc_source.create(conn, capture.schema)
-        conn.commit()
-        cdc_source.run(conn, capture.schema, cdc_source.initial_rows(SPEC))
-        debezium.prepare_source(conn, capture)
-        debezium.start(capture)
         crash = cdc_experiments.crash_connect_during(capture, conn, cdc_source.changes(SPEC))
         records = cdc_experiments.topic_records(capture)
         with temporary_conf(spark, SMALL_TABLES_CONF):

@@ -1,5 +1,6 @@
 """The runs lesson 13 and its tests use to prove the CDC claims on the real stack.
 
+* :func:`capture_new_shop` — a new shop schema with its initial rows, captured by a new connector.
 * :func:`topic_records` — every record of the capture's topics, as the replica receives them.
 * :func:`duplicates` — how many records repeat an earlier one (same topic, key, LSN and op):
   what Debezium re-sent after a crash.
@@ -27,8 +28,17 @@ from pyspark.sql import SparkSession
 from pipeline_patterns import connect, kafka_client
 from pipeline_patterns.config import Settings
 from pipeline_patterns.ingestion.cdc_replica import Replica
-from pipeline_patterns.ingestion.cdc_source import Op, run
-from pipeline_patterns.ingestion.debezium import Capture, SlotLag, flushed_lsn, slot_lag, wait_caught_up
+from pipeline_patterns.ingestion.cdc_source import TABLES, Op, ShopSpec, create, initial_rows, run
+from pipeline_patterns.ingestion.debezium import (
+    Capture,
+    SlotLag,
+    flushed_lsn,
+    prepare_source,
+    remove,
+    slot_lag,
+    start,
+    wait_caught_up,
+)
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack.manager import Stack
 
@@ -152,3 +162,20 @@ def replay(spark: SparkSession, root: Path, schema: str, keys: dict[str, tuple[s
     with ThreadPoolExecutor(max_workers=len(replicas)) as pool:
         list(pool.map(feed, replicas.values()))
     return replicas
+
+
+def capture_new_shop(conn: psycopg.Connection, spec: ShopSpec, settings: Settings | None = None) -> Capture:
+    """A new shop schema with its initial rows, published and captured by a running connector
+    (its snapshot sends those rows as ``op = r``). Remove it with :func:`.debezium.remove`; a
+    failure half-way removes what was created before raising."""
+    capture = Capture.new(TABLES)
+    try:
+        create(conn, capture.schema)
+        conn.commit()
+        run(conn, capture.schema, initial_rows(spec))
+        prepare_source(conn, capture, settings)
+        start(capture, settings)
+    except BaseException:
+        remove(capture, settings)
+        raise
+    return capture
