@@ -9,6 +9,7 @@ every row read back by an independent query); otherwise :class:`LoadMismatch` is
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import psycopg
 
@@ -43,17 +44,28 @@ def checked_run(conn: psycopg.Connection, name: str, rows: RowSet, table: str, s
     return LoadRun(rows.name, name, len(rows), seconds, digest)
 
 
-def measure(name: str, rows: RowSet, table: str, keep: bool = False) -> LoadRun:
-    """Load ``rows`` into a new ``table`` with loader ``name``; the timed run, checked (dropped unless ``keep``)."""
-    load = loader(name)
+def timed_load(name: str, rows: RowSet, table: str, write: Callable[[psycopg.Connection], None],
+               keep: bool = False) -> LoadRun:
+    """A new ``table``, ``write`` timed (it loads ``rows`` into it and commits), the load checked;
+    the table dropped unless ``keep``. Every loader, Spark's JDBC writer included, is measured here."""
     with postgres.connect() as conn:
         fresh_table(conn, table, rows.spec)
         start = time.perf_counter()
-        load(conn, table, rows)
-        conn.commit()
+        write(conn)
         seconds = time.perf_counter() - start
         run = checked_run(conn, name, rows, table, seconds)
         if not keep:
             conn.execute(drop_table(table))
             conn.commit()
     return run
+
+
+def measure(name: str, rows: RowSet, table: str, keep: bool = False) -> LoadRun:
+    """Load ``rows`` into a new ``table`` with loader ``name``; the timed run, checked (dropped unless ``keep``)."""
+    load = loader(name)
+
+    def write(conn: psycopg.Connection) -> None:
+        load(conn, table, rows)
+        conn.commit()
+
+    return timed_load(name, rows, table, write, keep)

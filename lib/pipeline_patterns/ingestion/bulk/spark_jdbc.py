@@ -13,17 +13,14 @@ Assumes the session's time zone is UTC (the kit's ``get_spark`` sets it).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from psycopg import sql
 
-from pipeline_patterns import postgres
 from pipeline_patterns.config import Settings, get_settings
-from pipeline_patterns.ingestion.bulk.measure import checked_run, fresh_table
+from pipeline_patterns.ingestion.bulk.measure import timed_load
 from pipeline_patterns.ingestion.bulk.rates import LoadRun
 from pipeline_patterns.ingestion.bulk.rows import RowSet
-from pipeline_patterns.ingestion.bulk.tables import drop_table
 
 CONFIGS = {
     "spark_jdbc": {"batchsize": 1_000, "num_partitions": 2, "rewrite_batched_inserts": False},
@@ -60,13 +57,4 @@ def measure_jdbc(frame: Any, rows: RowSet, table: str, label: str = "spark_jdbc"
     ``options`` default to ``CONFIGS[label]``. The repartition is part of the figure, as in a job.
     """
     opts = {**CONFIGS.get(label, {}), **options}
-    with postgres.connect() as conn:
-        fresh_table(conn, table, rows.spec)
-        start = time.perf_counter()
-        jdbc_write(frame, table, **opts)
-        seconds = time.perf_counter() - start
-        run = checked_run(conn, label, rows, table, seconds)
-        if not keep:
-            conn.execute(drop_table(table))
-            conn.commit()
-    return run
+    return timed_load(label, rows, table, lambda _conn: jdbc_write(frame, table, **opts), keep)
