@@ -539,3 +539,77 @@ def bulk_load_practices(groups: Mapping[str, Sequence[Any]], wal_bytes: Mapping[
         ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return fig
+
+
+def backfill_gantt(tasks: Sequence[tuple[Any, Any]], max_active_runs: int, title: str) -> Any:
+    """Lesson 15: every task instance of a backfill as a bar from its start to its end, a row per run (day),
+    beside how many runs were running at each instant (``tasks`` holds (DagRun, TaskRun) pairs)."""
+    import matplotlib.pyplot as plt
+
+    t0 = min(t.start_date for _, t in tasks)
+    days = sorted({r.data_interval_start for r, _ in tasks})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    colors = {}
+    for run, ti in tasks:
+        color = colors.setdefault(ti.task_id, f"C{len(colors)}")
+        left.barh(days.index(run.data_interval_start), (ti.end_date - ti.start_date).total_seconds(),
+                  left=(ti.start_date - t0).total_seconds(), color=color, height=0.7)
+    left.set(title=title, xlabel="seconds since the first task started", ylabel="day of the month",
+             yticks=range(0, len(days), 5), yticklabels=[d.strftime("%d") for d in days[::5]])
+    left.invert_yaxis()
+    for task_id, color in colors.items():
+        left.barh(0, 0, color=color, label=task_id)
+    left.legend(fontsize=8, loc="lower right")
+    runs = {r.run_id: r for r, _ in tasks}
+    edges = sorted([((r.start_date - t0).total_seconds(), 1) for r in runs.values()]
+                   + [((r.end_date - t0).total_seconds(), -1) for r in runs.values()])
+    xs, ys, now = [0.0], [0], 0
+    for x, step in edges:
+        now += step
+        xs.append(x)
+        ys.append(now)
+    right.step(xs, ys, where="post")
+    right.axhline(max_active_runs, color="#C44E52", linestyle="--", label=f"max_active_runs = {max_active_runs}")
+    right.set(title="runs running at once", xlabel="seconds", ylabel="runs")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sensor_slots(timelines: Mapping[str, Sequence[tuple[str, Any, Any]]], t0: Any) -> Any:
+    """Lesson 16: per experiment, when each task held a worker slot (start to end of each try), on one time axis.
+
+    ``timelines`` maps an experiment's name to (task label, start, end) bars."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(timelines), 1, figsize=(10, 1.2 + 1.1 * sum(len({b[0] for b in bars})
+                                                                         for bars in timelines.values()) / 2),
+                             squeeze=False)
+    for ax, (name, bars) in zip(axes[:, 0], timelines.items(), strict=True):
+        labels = list(dict.fromkeys(label for label, _, _ in bars))
+        for label, start, end in bars:
+            ax.barh(labels.index(label), (end - start).total_seconds(), left=(start - t0).total_seconds(),
+                    color=f"C{labels.index(label)}", height=0.6)
+        ax.set(title=name, yticks=range(len(labels)), yticklabels=labels)
+        ax.invert_yaxis()
+    axes[-1, 0].set_xlabel("seconds")
+    fig.tight_layout()
+    return fig
+
+
+def reader_during_killed_loads(loads: Sequence[Any]) -> Any:
+    """Lesson 15: the rows a reader counted in each query while a day was re-loaded, its first try killed between
+    DELETE and INSERT and retried by Airflow (one panel per load: the guide's two statements, one transaction)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(loads), figsize=(11, 3), sharey=True, squeeze=False)
+    for ax, load in zip(axes[0], loads, strict=True):
+        wrong = load.wrong_reads
+        ax.plot(range(len(load.counts)), load.counts, ".", markersize=2,
+                color="#C44E52" if wrong else "#55A868")
+        ax.axhline(load.expected[0], color="grey", linestyle="--", linewidth=1, label="the whole month")
+        ax.set(title=f"{load.load}: {wrong:,} of {load.reads:,} reads wrong", xlabel="reader's query")
+        ax.legend(loc="lower left", fontsize=8)
+    axes[0, 0].set_ylabel("rows the reader counted")
+    fig.tight_layout()
+    return fig

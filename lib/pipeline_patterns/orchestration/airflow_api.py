@@ -248,3 +248,25 @@ class AirflowClient:
         body = self.call("GET", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances",
                          params={"limit": 100})
         return [TaskRun.from_api(ti) for ti in body["task_instances"]]
+
+    def clear_run(self, dag_id: str, run_id: str) -> DagRun:
+        """Clear every task of one run, so that the scheduler runs it again (the UI's "Clear")."""
+        self.call("POST", f"/dags/{quote(dag_id, safe='')}/clearTaskInstances", json={
+            "dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True})
+        return self.dag_run(dag_id, run_id)
+
+    def delete_runs(self, dag_id: str) -> int:
+        """Delete every run of ``dag_id`` (a lesson starts from no history); how many there were."""
+        deleted = 0
+        while runs := self.dag_runs(dag_id):
+            for run in runs:
+                self.call("DELETE", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+                deleted += 1
+        return deleted
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """The XCom a task pushed (its return value by default), as Airflow stored it."""
+        body = self.call("GET", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+                                f"{quote(task_id, safe='')}/xcomEntries/{quote(key, safe='')}")
+        return body["value"]
+

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from pipeline_patterns.config import PROJECT_DIR, Settings
 
 DAGS_DIR = PROJECT_DIR / "dags"
-PARALLELISM = 2
+PARALLELISM = 4
 """Task instances running at once (LocalExecutor workers): one per core of the kit's 2-core target."""
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 

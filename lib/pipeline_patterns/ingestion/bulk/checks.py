@@ -32,8 +32,9 @@ def table_answer(table: str, key: str) -> Answer:
 class TableReader:
     """A thread that queries ``table`` in a loop; ``answers``, ``errors`` and ``looks`` tell what it saw."""
 
-    def __init__(self, table: str, key: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, table: str, key: str, timeout_s: float = 30.0, schema: str | None = None) -> None:
         self.table, self.key, self.timeout_s = table, key, timeout_s
+        self.name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
         self.answers: list[tuple[float, Answer]] = []  # (monotonic time the query started, answer)
         self.errors: list[str] = []
         self.looks: list[tuple[str, Answer]] = []
@@ -51,7 +52,7 @@ class TableReader:
 
     def _loop(self) -> None:
         query = sql.SQL("SELECT count(*), coalesce(sum({}), 0) FROM {}").format(
-            sql.Identifier(self.key), sql.Identifier(self.table))
+            sql.Identifier(self.key), self.name)
         with postgres.connect(autocommit=True) as conn:
             while not self._stop.is_set():
                 started = time.monotonic()
