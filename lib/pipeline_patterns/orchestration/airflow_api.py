@@ -8,6 +8,9 @@ answer is :class:`AirflowNotUp`, naming the command that starts it; any other re
 a wait for runs of a paused DAG fails at once (:class:`DagPaused`): in Airflow 3 neither a triggered
 run nor a backfill's runs start while their DAG is paused, and new DAGs start paused.
 Dates are timezone-aware ``datetime`` objects both ways (a naive one is refused).
+
+Size: one REST client and the result types it returns (runs, task instances, its errors); split, the calls
+would lose the login, the error translation and the paused-DAG check that every one of them shares.
 """
 
 from __future__ import annotations

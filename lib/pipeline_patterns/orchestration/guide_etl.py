@@ -23,18 +23,20 @@ from pipeline_patterns.orchestration.kill_window import hold_here
 
 def old_form_errors() -> dict[str, str]:
     """Each Airflow 2 form of the guide's DAG, tried on the installed Airflow 3: the error it gives."""
-    from airflow.providers.standard.operators.python import PythonOperator
-    from airflow.sdk import DAG
-    from airflow.sdk.definitions.context import KNOWN_CONTEXT_KEYS
+    from airflow.providers.standard.operators.python import (  # type: ignore[import-not-found, unused-ignore]
+        PythonOperator,
+    )
+    from airflow.sdk import DAG  # type: ignore[import-not-found, unused-ignore]
+    from airflow.sdk.definitions.context import KNOWN_CONTEXT_KEYS  # type: ignore[import-not-found, unused-ignore]
 
     errors: dict[str, str] = {}
     start = datetime(2024, 1, 1, tzinfo=UTC)
     try:
-        from airflow.utils.dates import days_ago  # noqa: F401
+        from airflow.utils.dates import days_ago  # type: ignore[attr-defined, import-not-found, unused-ignore]  # noqa: F401
     except ImportError as exc:
         errors["from airflow.utils.dates import days_ago"] = f"{type(exc).__name__}: {str(exc).split(' (')[0]}"
     try:
-        DAG(dag_id="guide_schedule_interval", schedule_interval="@daily", start_date=start)  # type: ignore[call-arg]
+        DAG(dag_id="guide_schedule_interval", schedule_interval="@daily", start_date=start)  # type: ignore[call-arg, unused-ignore]
     except TypeError as exc:
         errors['DAG(..., schedule_interval="@daily")'] = f"TypeError: {exc}"
     try:
@@ -51,13 +53,13 @@ def old_form_errors() -> dict[str, str]:
 
 def guide_query(schema: str, date_str: str) -> str:
     """The guide's extract query: the date pasted into the SQL text (do not run this with untrusted input)."""
-    return f"SELECT * FROM {schema}.sales WHERE DATE(created_at) = '{date_str}'"  # noqa: S608 - the pitfall
+    return f"SELECT * FROM {schema}.sales WHERE DATE(created_at) = '{date_str}'"  # the pitfall: SQL pasted together
 
 
 def rows_of(query: str) -> int:
     """How many rows a query returns (to show what the f-string query leaks)."""
     with postgres.connect(autocommit=True) as conn:
-        return len(conn.execute(query.encode()).fetchall())  # type: ignore[call-overload]
+        return len(conn.execute(query.encode()).fetchall())
 
 
 def extract_rows(schema: str, start: datetime, end: datetime) -> list[list[int]]:

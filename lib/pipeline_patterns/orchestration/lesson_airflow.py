@@ -13,7 +13,8 @@ from pipeline_patterns.orchestration.airflow_api import AirflowClient, AirflowNo
 
 
 def ready(dag_ids: Sequence[str], echo: Callable[[str], None] = print, fresh: bool = True) -> AirflowClient:
-    """A logged-in client once Airflow is up and every DAG of ``dag_ids`` is parsed, unpaused and (``fresh``) runless."""
+    """A logged-in client once Airflow is up and every DAG of ``dag_ids`` is parsed, unpaused and (``fresh``)
+    runless."""
     client = AirflowClient()
     try:
         client.health()

@@ -46,7 +46,7 @@ class SalesSpec:
 def seeded_sales(spec: SalesSpec) -> list[tuple[int, int, int, datetime]]:
     """The source rows (sale_id, customer_id, amount_cents, created_at), the same for the same spec."""
     rng = random.Random(spec.seed)
-    rows = []
+    rows: list[tuple[int, int, int, datetime]] = []
     for day in range(spec.days):
         midnight = datetime.combine(spec.first_day + timedelta(days=day), datetime.min.time(), tzinfo=UTC)
         for _ in range(spec.sales_per_day):
@@ -86,7 +86,8 @@ def reference(schema: str, first_day: date, end: date) -> set[tuple[date, int, i
     with postgres.connect(autocommit=True) as conn:
         rows = conn.execute(sql.SQL(
             "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, customer_id, count(*)::int, "
-            "sum(amount_cents)::bigint FROM {}.sales WHERE created_at >= %s AND created_at < %s GROUP BY 1, 2").format(sql.Identifier(schema)),
+            "sum(amount_cents)::bigint FROM {}.sales WHERE created_at >= %s AND created_at < %s GROUP BY 1, 2").format(
+                sql.Identifier(schema)),
             (_midnight(first_day), _midnight(end))).fetchall()
     return set(rows)
 

@@ -30,9 +30,10 @@ def daily_revenue_to_delta(schema: str, day: date) -> dict:
     start = datetime.combine(day, datetime.min.time())
     spark = get_spark("airflow-spark-daily-revenue", conf={"spark.ui.enabled": "false"})
     try:
+        end = start + timedelta(days=1)
         sales = (spark.read.format("jdbc").option("url", settings.jdbc_url)
                  .option("dbtable", f'"{schema}".sales').options(**settings.jdbc_properties()).load()
-                 .where((F.col("created_at") >= F.lit(start)) & (F.col("created_at") < F.lit(start + timedelta(days=1)))))
+                 .where((F.col("created_at") >= F.lit(start)) & (F.col("created_at") < F.lit(end))))
         daily = (sales.groupBy("customer_id")
                  .agg(F.count("*").cast("int").alias("sales"), F.sum("amount_cents").alias("revenue_cents"))
                  .select(F.lit(day).alias("day"), "customer_id", "sales", "revenue_cents"))
