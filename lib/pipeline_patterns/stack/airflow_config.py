@@ -26,7 +26,8 @@ from pipeline_patterns.config import PROJECT_DIR, Settings
 
 DAGS_DIR = PROJECT_DIR / "dags"
 PARALLELISM = 4
-"""Task instances running at once (LocalExecutor workers): one per core of the kit's 2-core target."""
+"""Task instances running at once (LocalExecutor workers). On 2 cores a task instance is latency-bound (about a
+second of scheduling around a sub-second task): a 31-day backfill took 39 s with 2 slots at 43% CPU, 25 s with 4."""
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 
