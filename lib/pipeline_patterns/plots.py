@@ -549,7 +549,7 @@ def backfill_gantt(tasks: Sequence[tuple[Any, Any]], max_active_runs: int, title
     t0 = min(t.start_date for _, t in tasks)
     days = sorted({r.data_interval_start for r, _ in tasks})
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 2]})
-    colors = {}
+    colors: dict[str, str] = {}
     for run, ti in tasks:
         color = colors.setdefault(ti.task_id, f"C{len(colors)}")
         left.barh(days.index(run.data_interval_start), (ti.end_date - ti.start_date).total_seconds(),

@@ -32,7 +32,8 @@ def test_the_config_binds_loopback_needs_a_login_and_uses_the_local_executor(tmp
     monkeypatch.delenv("AIRFLOW_API_PORT", raising=False)
     cfg = parsed(airflow_config.render_config(settings(), tmp_path))
     assert cfg["api"]["host"] == "127.0.0.1" and cfg["api"]["port"] == "8090" and cfg["api"]["workers"] == "1"
-    assert cfg["core"]["executor"] == "LocalExecutor" and int(cfg["core"]["parallelism"]) == airflow_config.PARALLELISM == 4
+    assert cfg["core"]["executor"] == "LocalExecutor"
+    assert int(cfg["core"]["parallelism"]) == airflow_config.PARALLELISM == 4
     assert cfg["core"]["auth_manager"].endswith("SimpleAuthManager")
     assert cfg["core"]["simple_auth_manager_all_admins"] == "False"
     assert cfg["core"]["simple_auth_manager_users"] == "admin:admin"

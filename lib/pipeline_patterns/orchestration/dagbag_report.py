@@ -52,7 +52,8 @@ for folder in json.loads(sys.argv[1]):
         logging.getLogger().removeHandler(capture)
     dags = {}
     for dag_id, dag in sorted(bag.dags.items()):
-        schedule = dag.schedule if dag.schedule is None or isinstance(dag.schedule, str) else getattr(dag.timetable, "summary", type(dag.timetable).__name__)
+        schedule = (dag.schedule if dag.schedule is None or isinstance(dag.schedule, str)
+                    else getattr(dag.timetable, "summary", type(dag.timetable).__name__))
         dags[dag_id] = {"file": os.path.relpath(dag.fileloc, folder), "schedule": schedule, "tags": sorted(dag.tags),
                         "tasks": {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},
                         "mapped": sorted(t.task_id for t in dag.tasks if t.is_mapped)}

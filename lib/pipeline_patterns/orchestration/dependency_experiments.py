@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pipeline_patterns.orchestration.airflow_api import AirflowClient, AirflowApiError, DagRun, TaskRun
+from pipeline_patterns.orchestration.airflow_api import AirflowApiError, AirflowClient, DagRun, TaskRun
 from pipeline_patterns.orchestration.etl_experiments import trigger_day
 from pipeline_patterns.orchestration.shop_pipeline import UPSTREAM_DAG
 from pipeline_patterns.poll import wait_until
@@ -34,7 +34,8 @@ def ensure_pools(client: AirflowClient, slots: int = 1) -> None:
         except AirflowApiError as exc:
             if ": 404 " not in str(exc):
                 raise
-            client.call("POST", "/pools", json={"name": name, "slots": slots, "description": "lesson 16", "include_deferred": False})
+            client.call("POST", "/pools", json={"name": name, "slots": slots, "description": "lesson 16",
+                                                "include_deferred": False})
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def sensor_race(client: AirflowClient, schema: str, day: date, timeout_s: float 
     runs = {dag_id: trigger_day(client, dag_id, day, conf, "race") for dag_id in DOWNSTREAM}
 
     def all_waiting() -> dict[str, str] | None:
-        states = {d: getattr(_ti(client, r, SENSOR), "state", None) for d, r in runs.items()}
+        states: dict[str, str] = {d: str(getattr(_ti(client, r, SENSOR), "state", None)) for d, r in runs.items()}
         other = _ti(client, runs["complex_pipeline_reschedule"], "other_work")
         ready = all(states[d] == WAITING[d] for d in WAITING) and other is not None and other.state == "success"
         return states if ready else None

@@ -81,7 +81,8 @@ def create_sources(schema: str, n_customers: int, seed: int) -> dict[str, int]:
     import random
 
     rng = random.Random(seed)
-    customers = [(i, f"  Customer {i} ", f"Customer{i}@Example.COM", rng.random() < 0.1) for i in range(1, n_customers + 1)]
+    customers = [(i, f"  Customer {i} ", f"Customer{i}@Example.COM", rng.random() < 0.1)
+                 for i in range(1, n_customers + 1)]
     orders = [(i, rng.randrange(1, n_customers + 1), rng.randrange(100, 10_000), rng.random() < 0.1)
               for i in range(1, 3 * n_customers + 1)]
     payments = [(i, o[0], o[2]) for i, o in enumerate(orders[: 2 * n_customers], start=1)]
