@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -154,9 +155,31 @@ def run_command(notebooks: tuple[str, ...], parameters: tuple[tuple[str, str], .
         table.add_row(r.notebook, "[green]ok[/]" if r.status == "ok" else "[red]failed[/]", f"{r.seconds:.1f}",
                       (r.error or "")[:160])
     console.print(table)
-    console.print(f"report: {out_dir}/summary.json (HTML beside it; runs/latest points here)")
+    console.print(f"report: {out_dir}/index.html (summary.json and each lesson's HTML beside it; runs/latest "
+                  "points here)")
     if any(r.status != "ok" for r in results):
         raise SystemExit(1)
+
+
+@app.command("report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+def report_command(runs: tuple[Path, ...]) -> None:
+    """Write RUN's index.html again; with two runs (A B), print their seconds and key figures side by side."""
+    from pipeline_patterns import report
+
+    try:
+        if len(runs) == 1:
+            console.print(f"report: {report.write_index(runs[0])}")
+            return
+        if len(runs) != 2:
+            raise ValueError(f"expected one run folder (rewrite its report) or two (compare them), found {len(runs)}")
+        table = Table("lesson", "figure", runs[0].name, runs[1].name, title="two runs side by side")
+        for row in report.compare(*runs):
+            changed = f"[bold]{row['b']}[/]" if row["a"] != row["b"] else str(row["b"])
+            table.add_row(row["lesson"], row["figure"], str(row["a"]), changed)
+        console.print(table)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(exc)
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Run notebooks in order with papermill and write a report under ``runs/``.
 
 Each run gets ``runs/<UTC timestamp>/`` with every executed notebook, its HTML
-rendering and ``summary.json`` (a list of ``{"notebook", "status", "seconds",
-"error"}``); ``runs/latest`` points at the newest run. Warnings of the kernels and
+rendering, ``summary.json`` (a list of ``{"notebook", "status", "seconds",
+"error"}``) and ``index.html``, the report page (:mod:`pipeline_patterns.report`);
+``runs/latest`` points at the newest run. Warnings of the kernels and
 their JVMs go to ``run.log`` in the same folder, not between the progress bars.
 """
 
@@ -127,6 +128,9 @@ def run(notebooks: list[Path], parameters: dict[str, object], runs_dir: Path = R
             bar.set_description(notebook.stem)
             results.append(execute_one(notebook, out_dir, parameters, kernel))
             (out_dir / "summary.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    from pipeline_patterns.report import write_index
+
+    write_index(out_dir)
     return out_dir, results
 
 
