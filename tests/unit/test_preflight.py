@@ -64,3 +64,24 @@ def test_missing_postgres_binaries_say_what_to_install(monkeypatch):
     with pytest.raises(StackError) as err:
         preflight.postgres_bindir("99")
     assert "apt-get install postgresql-99" in str(err.value)
+
+
+def fake_server(folder, version):
+    folder.mkdir(parents=True)
+    for tool in ("postgres", "initdb"):
+        (folder / tool).write_text(f"#!/bin/sh\necho '{tool} (PostgreSQL) {version}'\n")
+        (folder / tool).chmod(0o755)
+    return folder
+
+
+def test_postgres_binaries_on_path_count_only_in_the_right_major(monkeypatch, tmp_path):
+    """A conda env or Homebrew puts ``postgres`` on PATH: found there if it is major 99, refused if it is 98."""
+    right, wrong = fake_server(tmp_path / "right" / "bin", "99.2"), fake_server(tmp_path / "wrong" / "bin", "98.1")
+    for folder, found in ((right, True), (wrong, False)):
+        monkeypatch.setattr(preflight.shutil, "which",
+                            lambda name, folder=folder: str(folder / "postgres") if name == "postgres" else None)
+        if found:
+            assert preflight.postgres_bindir("99") == folder.resolve()
+        else:
+            with pytest.raises(StackError, match="brew install postgresql@99"):
+                preflight.postgres_bindir("99")

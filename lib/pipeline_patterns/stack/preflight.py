@@ -75,21 +75,40 @@ def check_jars(folder: Path, pattern: str, what: str) -> list[Path]:
 
 
 def postgres_bindir(major: str) -> Path:
-    """The PostgreSQL server binaries' folder, or a message saying what to install."""
-    candidates = [Path(f"/usr/lib/postgresql/{major}/bin")]
+    """The PostgreSQL ``major`` server binaries' folder, or a message saying what to install.
+
+    Looked for in Debian's folder, ``pg_config --bindir``, the folder of ``postgres`` on ``PATH`` (a conda env, a
+    source build) and Homebrew's ``postgresql@<major>``; a folder outside Debian's counts only if its
+    ``postgres --version`` is that major version (a data folder of one major does not start under another).
+    """
+    debian = Path(f"/usr/lib/postgresql/{major}/bin")
+    candidates = [debian]
     pg_config = shutil.which("pg_config")
     if pg_config:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         if out.returncode == 0:
             candidates.append(Path(out.stdout.strip()))
-    for bindir in candidates:
-        if (bindir / "postgres").exists() and (bindir / "initdb").exists():
+    on_path = shutil.which("postgres")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    candidates += [Path(f"/opt/homebrew/opt/postgresql@{major}/bin"), Path(f"/usr/local/opt/postgresql@{major}/bin")]
+    for bindir in dict.fromkeys(candidates):
+        if (bindir / "postgres").exists() and (bindir / "initdb").exists() and (
+                bindir == debian or _major_of(bindir / "postgres") == major):
             return bindir
     raise StackError(
         f"PostgreSQL {major} server binaries (postgres, initdb) were not found in "
-        f"{', '.join(str(c) for c in candidates)}. Run `make setup` as root to install them "
-        f"with apt, or install them yourself: `sudo apt-get install postgresql-{major}`."
+        f"{', '.join(str(c) for c in dict.fromkeys(candidates))}. Run `make setup` as root to install them "
+        f"with apt, or install them yourself: `sudo apt-get install postgresql-{major}` (Debian, Ubuntu), "
+        f"`brew install postgresql@{major}` (macOS), or put a PostgreSQL {major} `bin` folder on PATH."
     )
+
+
+def _major_of(postgres: Path) -> str | None:
+    """``15`` for a ``postgres`` that says ``postgres (PostgreSQL) 15.8``; None if it says nothing usable."""
+    out = subprocess.run([str(postgres), "--version"], capture_output=True, text=True, check=False)
+    words = out.stdout.split()
+    return words[-1].split(".")[0] if out.returncode == 0 and words else None
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
