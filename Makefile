@@ -8,14 +8,21 @@ PYTEST := $(PY) -m pytest
 
 LOCK_PYTHON ?= python3.11
 PIP_INSTALL = $(PY) -m pip install -q -c constraints.txt
+# `make setup BUNDLE=archive` (from `make bundle`): pip and the jars come from the archive, never from a network.
+BUNDLE_DIR := var/bundle
+ifneq ($(BUNDLE),)
+PIP_INSTALL += --no-index --find-links $(BUNDLE_DIR)/wheels
+PIP_UPGRADE := --no-index --find-links $(BUNDLE_DIR)/wheels
+$(shell mkdir -p $(BUNDLE_DIR) && tar -xf $(BUNDLE) -C $(BUNDLE_DIR))
+endif
 
-.PHONY: setup doctor up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full test-seeds lab lint lock clean-data
+.PHONY: bundle setup doctor up down status run test test-unit test-integration test-notebooks test-reliability test-reliability-full test-seeds lab lint lock clean-data
 
 # The venv, installed from pyproject.toml with the versions in constraints.txt (`make lock`).
 # .installed is the full `.[dev]` install; the unit tests and the linters need only their extra.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade $(PIP_UPGRADE) pip
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP_INSTALL) -e '.[dev]'
@@ -27,6 +34,9 @@ $(VENV)/.installed-%: pyproject.toml constraints.txt | $(VENV)/bin/python
 
 setup: $(VENV)/.installed ## venv, Python deps, jars, PostgreSQL, .env, Jupyter kernel
 	$(KIT) setup
+
+bundle: setup ## one archive (dist/pipeline-patterns-bundle.tar) with every wheel and jar: `make setup BUNDLE=...` offline
+	$(KIT) bundle
 
 doctor: $(VENV)/.installed ## can this machine run the lessons? one row per check, a fix per failed one
 	$(KIT) doctor

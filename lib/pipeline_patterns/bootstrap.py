@@ -33,7 +33,8 @@ def _artifact_name(jar: str) -> str:
     return re.sub(r"-\d+(\.\d+)+(-[\w.]+)?\.jar$", "", jar)
 
 
-def _inputs_digest() -> str:
+def inputs_digest() -> str:
+    """The digest of what decides the jars: stack/versions.toml and the Maven projects."""
     digest = hashlib.sha256((PROJECT_DIR / "stack" / "versions.toml").read_bytes())
     for pom in sorted(MAVEN_DIR.glob("*/pom.xml")):
         digest.update(pom.read_bytes())
@@ -55,9 +56,13 @@ def _mvn(pom_dir: str, goal: list[str], props: dict[str, str]) -> None:
 def resolve_jars(echo: Callable[[str], None] = print, force: bool = False) -> None:
     """Resolve broker, Connect, Debezium, Delta, Spark Kafka connector and JDBC jars."""
     stamp = JARS_DIR / ".resolved"
-    digest = _inputs_digest()
+    digest = inputs_digest()
     if not force and stamp.exists() and stamp.read_text() == digest:
         echo(f"jars: up to date in {JARS_DIR}")
+        return
+    from pipeline_patterns.bundle import install_jars
+
+    if not force and install_jars(echo=echo):  # `make setup BUNDLE=...` unpacked one: no Maven
         return
     jvm = versions()["jvm"]
     shutil.rmtree(JARS_DIR, ignore_errors=True)

@@ -182,6 +182,20 @@ def report_command(runs: tuple[Path, ...]) -> None:
         _fail(exc)
 
 
+@app.command("bundle")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), show_default=True,
+              default=Path("dist/pipeline-patterns-bundle.tar"), help="Where to write the archive.")
+def bundle_command(out: Path) -> None:
+    """Write everything a laptop would download (wheels, jars, Debezium, data) into one archive for offline setup."""
+    from pipeline_patterns import bundle
+
+    try:
+        bundle.build(out.resolve(), echo=console.print)
+    except KitError as exc:
+        _fail(exc)
+    console.print(f"offline setup elsewhere: make setup BUNDLE={out}")
+
+
 @app.command()
 @click.option("--jars-only", is_flag=True, help="Only resolve the jars (used by the JupyterLab image).")
 def setup(jars_only: bool) -> None:
