@@ -51,7 +51,8 @@ down: ## stop every process the kit started
 status:
 	$(KIT) stack status
 
-run: up ## setup + up + every notebook through papermill + report
+run: setup ## setup + up (Airflow too, for lessons 15-16) + every notebook through papermill + report
+	@$(MAKE) --no-print-directory up AIRFLOW=1
 	$(KIT) run $(NOTEBOOKS)
 
 NBVAL := --nbval-lax --nbval-current-env

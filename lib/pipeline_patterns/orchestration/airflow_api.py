@@ -191,14 +191,27 @@ class AirflowClient:
         return DagRun.from_api(self.call("POST", f"/dags/{quote(dag_id, safe='')}/dagRuns", json=body))
 
     def create_backfill(self, dag_id: str, start: datetime, end: datetime, reprocess: str = "none",
-                        max_active_runs: int = 1, conf: dict | None = None) -> dict:
+                        max_active_runs: int = 1, conf: dict | None = None, timeout_s: float = 60.0) -> dict:
         """A backfill of ``dag_id``'s intervals from ``start`` to ``end``; the scheduler runs it.
 
-        ``reprocess``: ``none`` (skip intervals that already have a run), ``failed`` or ``completed``.
+        ``reprocess``: ``none`` (skip intervals that already have a run), ``failed`` or ``completed``. Airflow
+        refuses a second backfill of a DAG while one is active, and marks a backfill complete on a 30 s timer after
+        its last run: a backfill right after another waits (up to ``timeout_s``) for that mark.
         """
-        return self.call("POST", "/backfills", json={
-            "dag_id": dag_id, "from_date": _iso(start, "start"), "to_date": _iso(end, "end"),
-            "reprocess_behavior": reprocess, "max_active_runs": max_active_runs, "dag_run_conf": conf or {}})
+        body = {"dag_id": dag_id, "from_date": _iso(start, "start"), "to_date": _iso(end, "end"),
+                "reprocess_behavior": reprocess, "max_active_runs": max_active_runs, "dag_run_conf": conf or {}}
+        self.wait_for_no_active_backfill(dag_id, timeout_s)
+        return self.call("POST", "/backfills", json=body)
+
+    def wait_for_no_active_backfill(self, dag_id: str, timeout_s: float = 60.0) -> None:
+        """Return once no backfill of ``dag_id`` is active (created and not marked complete)."""
+
+        def none_active() -> bool:
+            body = self.call("GET", "/backfills", params={"dag_id": dag_id, "limit": 100})
+            return not [b for b in body["backfills"] if b["completed_at"] is None]
+
+        wait_until(none_active, timeout_s, f"the active backfill of {dag_id!r} to be marked complete (the scheduler "
+                   "does that every 30 s)", 1.0)
 
     def dag_runs(self, dag_id: str, run_type: str | None = None,
                  between: tuple[datetime, datetime] | None = None) -> list[DagRun]:
@@ -233,18 +246,23 @@ class AirflowClient:
             raise TimeoutError(f"{exc}; last states: {states}. Is the scheduler healthy (`make status`)?") from None
 
     def wait_for_backfill(self, backfill: dict, timeout_s: float = 300.0) -> list[DagRun]:
-        """The runs of a backfill (from :meth:`create_backfill`) once it has completed."""
+        """The runs of a backfill (from :meth:`create_backfill`) once every one has finished.
+
+        Creating a backfill creates (or, reprocessing, re-queues) all its runs in the same request; the scheduler
+        marks the backfill itself complete only some seconds after its last run ended (up to 20 s seen here), so
+        the runs are what is awaited. Runs the backfill skipped (``reprocess="none"``) are finished already.
+        """
         between = (datetime.fromisoformat(backfill["from_date"]), datetime.fromisoformat(backfill["to_date"]))
 
-        def completed() -> dict | None:
-            body = self.call("GET", f"/backfills/{backfill['id']}")
-            if not body["completed_at"]:
-                runs = self.dag_runs(backfill["dag_id"], "backfill", between)
-                self._fail_if_paused(backfill["dag_id"], [r for r in runs if r.state not in FINISHED])
-            return body if body["completed_at"] else None
+        def finished() -> list[DagRun] | None:
+            runs = self.dag_runs(backfill["dag_id"], "backfill", between)
+            waiting = [r for r in runs if r.state not in FINISHED]
+            if waiting:
+                self._fail_if_paused(backfill["dag_id"], waiting)
+                return None
+            return runs or None
 
-        wait_until(completed, timeout_s, f"backfill {backfill['id']} of {backfill['dag_id']!r} to complete", 1.0)
-        return self.dag_runs(backfill["dag_id"], "backfill", between)
+        return wait_until(finished, timeout_s, f"backfill {backfill['id']} of {backfill['dag_id']!r} to complete", 1.0)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[TaskRun]:
         """The task instances of one run, with their state and start and end times."""

@@ -58,7 +58,8 @@ class KilledLoad:
 def load_under_kill(client: AirflowClient, dag_id: str, schema: str, day: date, load: str,
                     timeout_s: float = 120.0) -> KilledLoad:
     """Re-load ``day`` (already loaded) with ``load``, killing the first try between its two statements."""
-    with TableReader("daily_revenue", "revenue_cents", schema=schema) as reader:
+    # A query every few milliseconds, as a busy dashboard: a reader back to back would take a core from Airflow.
+    with TableReader("daily_revenue", "revenue_cents", schema=schema, pause_s=0.005) as reader:
         expected = reader.look("before")
         with KillWindow(timeout_s) as window:
             run = trigger_day(client, dag_id, day, {"schema": schema, "load": load, "hold": window.conf},

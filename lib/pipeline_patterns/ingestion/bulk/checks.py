@@ -32,8 +32,10 @@ def table_answer(table: str, key: str) -> Answer:
 class TableReader:
     """A thread that queries ``table`` in a loop; ``answers``, ``errors`` and ``looks`` tell what it saw."""
 
-    def __init__(self, table: str, key: str, timeout_s: float = 30.0, schema: str | None = None) -> None:
-        self.table, self.key, self.timeout_s = table, key, timeout_s
+    def __init__(self, table: str, key: str, timeout_s: float = 30.0, schema: str | None = None,
+                 pause_s: float = 0.0) -> None:
+        """``pause_s``: the pause between two queries (0: back to back; a few ms leaves the CPU to the writer)."""
+        self.table, self.key, self.timeout_s, self.pause_s = table, key, timeout_s, pause_s
         self.name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
         self.answers: list[tuple[float, Answer]] = []  # (monotonic time the query started, answer)
         self.errors: list[str] = []
@@ -61,6 +63,8 @@ class TableReader:
                     self.answers.append((started, (int(rows), int(total))))
                 except psycopg.Error as exc:
                     self.errors.append(type(exc).__name__)
+                if self.pause_s:
+                    self._stop.wait(self.pause_s)  # pacing between queries, not a wait for a condition
 
     def look(self, point: str) -> Answer:
         """The answer of a query that started after this call (the table at this point), recorded under ``point``."""
