@@ -3,7 +3,8 @@
 ``process`` extracts, transforms and loads the run's day (the same idempotent steps as ``idempotent_etl``, in one
 task: a month's backfill is 31 task instances, not 93). Backfill it with ``airflow backfill create --dag-id
 backfillable_etl --from-date 2024-03-01 --to-date 2024-03-31`` (the guide's ``airflow dags backfill`` is Airflow 2's
-command) or ``AirflowClient.create_backfill``; the scheduler runs at most ``max_active_runs`` days at once.
+command) or ``AirflowClient.create_backfill``; the scheduler runs at most the *backfill's* ``max_active_runs`` days at
+once (it overrides the DAG's 3).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ CONFIG = Path(__file__).parent / "configs" / "pipelines.yaml"
 
 
 @dag(dag_id="fan_out_tables", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=UTC), catchup=False,
-     tags=["kit", "dynamic"])
+     max_active_runs=1, tags=["kit", "dynamic"])  # one run at a time: the copies share their stage tables
 def fan_out_tables():
     @task
     def list_tables(dag_run=None) -> list[dict]:

@@ -37,6 +37,8 @@ def test_poke_holds_the_slot_reschedule_frees_it_and_a_wrong_delta_times_out(sho
     poke, resched = race.tasks["complex_pipeline_poke"], race.tasks["complex_pipeline_reschedule"]
     assert race.poke_other_work_while_waiting == "scheduled"
     assert poke["other_work"].start_date >= poke[dx.SENSOR].end_date
+    # other_work ran in the pool's one slot after the reschedule sensor had first taken it, before the upstream ran
+    assert race.sensor_first_start["complex_pipeline_reschedule"] <= resched["other_work"].start_date
     assert resched["other_work"].end_date <= race.upstream_triggered_at
     assert {d: race.runs[d].state for d in dx.DOWNSTREAM} == {
         "complex_pipeline_poke": "success", "complex_pipeline_reschedule": "success",

@@ -115,6 +115,11 @@ class AirflowClient:
                 "refused): start it with `make up AIRFLOW=1` (`python -m pipeline_patterns stack up --airflow`); "
                 "`make status` shows its processes."
             ) from None
+        except requests.Timeout:
+            raise AirflowNotUp(
+                f"Airflow's API server at {self.url} took over {self.timeout_s:g} s to answer {method} {path}: is "
+                "the machine overloaded, or a process paused (`make status`)?"
+            ) from None
 
     def login(self) -> str:
         """A fresh token for the admin of ``.env`` (``POST /auth/token``)."""
@@ -215,12 +220,16 @@ class AirflowClient:
 
     def dag_runs(self, dag_id: str, run_type: str | None = None,
                  between: tuple[datetime, datetime] | None = None) -> list[DagRun]:
-        """The runs of ``dag_id`` (at most 100; of one type, logical date in ``between``), oldest first."""
+        """The runs of ``dag_id`` (of one type, logical date in ``between``), oldest first, every page of them."""
         params: dict[str, Any] = {"limit": 100, "order_by": "logical_date", "run_type": run_type}
         if between is not None:
             params.update(logical_date_gte=_iso(between[0], "from"), logical_date_lte=_iso(between[1], "to"))
-        body = self.call("GET", f"/dags/{quote(dag_id, safe='')}/dagRuns", params=params)
-        return [DagRun.from_api(run) for run in body["dag_runs"]]
+        runs: list[DagRun] = []
+        while True:
+            body = self.call("GET", f"/dags/{quote(dag_id, safe='')}/dagRuns", params={**params, "offset": len(runs)})
+            runs += [DagRun.from_api(run) for run in body["dag_runs"]]
+            if not body["dag_runs"] or len(runs) >= body["total_entries"]:
+                return runs
 
     def dag_run(self, dag_id: str, run_id: str) -> DagRun:
         return DagRun.from_api(self.call("GET", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"))
@@ -249,7 +258,7 @@ class AirflowClient:
         """The runs of a backfill (from :meth:`create_backfill`) once every one has finished.
 
         Creating a backfill creates (or, reprocessing, re-queues) all its runs in the same request; the scheduler
-        marks the backfill itself complete only some seconds after its last run ended (up to 20 s seen here), so
+        marks the backfill itself complete on a 30 s timer after its last run ended, so
         the runs are what is awaited. Runs the backfill skipped (``reprocess="none"``) are finished already.
         """
         between = (datetime.fromisoformat(backfill["from_date"]), datetime.fromisoformat(backfill["to_date"]))
@@ -278,12 +287,10 @@ class AirflowClient:
 
     def delete_runs(self, dag_id: str) -> int:
         """Delete every run of ``dag_id`` (a lesson starts from no history); how many there were."""
-        deleted = 0
-        while runs := self.dag_runs(dag_id):
-            for run in runs:
-                self.call("DELETE", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
-                deleted += 1
-        return deleted
+        runs = self.dag_runs(dag_id)
+        for run in runs:
+            self.call("DELETE", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+        return len(runs)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         """The XCom a task pushed (its return value by default), as Airflow stored it."""

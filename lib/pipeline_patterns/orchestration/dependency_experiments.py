@@ -45,6 +45,7 @@ class SensorRace:
     sensor_states_while_waiting: dict[str, str]
     poke_other_work_while_waiting: str | None  # the poke DAG's other_work's state while its sensor waited
     upstream_triggered_at: datetime
+    sensor_first_start: dict[str, datetime]  # dag id -> when its sensor first started (its first poke)
 
 
 def _ti(client: AirflowClient, run: DagRun, task_id: str) -> TaskRun | None:
@@ -56,8 +57,14 @@ def sensor_race(client: AirflowClient, schema: str, day: date, timeout_s: float 
     asset_runs_before = {r.run_id for r in client.dag_runs(ASSET_DAG)}
     runs = {dag_id: trigger_day(client, dag_id, day, conf, "race") for dag_id in DOWNSTREAM}
 
+    first_start: dict[str, datetime] = {}
+
     def all_waiting() -> dict[str, str] | None:
-        states: dict[str, str] = {d: str(getattr(_ti(client, r, SENSOR), "state", None)) for d, r in runs.items()}
+        sensors = {d: _ti(client, r, SENSOR) for d, r in runs.items()}
+        for d, ti in sensors.items():
+            if ti is not None and ti.start_date is not None:
+                first_start[d] = min(first_start.get(d, ti.start_date), ti.start_date)
+        states: dict[str, str] = {d: str(getattr(ti, "state", None)) for d, ti in sensors.items()}
         other = _ti(client, runs["complex_pipeline_reschedule"], "other_work")
         ready = all(states[d] == WAITING[d] for d in WAITING) and other is not None and other.state == "success"
         return states if ready else None
@@ -77,7 +84,7 @@ def sensor_race(client: AirflowClient, schema: str, day: date, timeout_s: float 
 
     finished[ASSET_DAG] = wait_until(asset_run, timeout_s, f"the run of {ASSET_DAG} the Asset event triggers", 0.5)
     tasks = {d: {t.task_id: t for t in client.task_instances(d, r.run_id)} for d, r in finished.items()}
-    return SensorRace(finished, tasks, waiting, poke_other.state if poke_other else None, triggered_at)
+    return SensorRace(finished, tasks, waiting, poke_other.state if poke_other else None, triggered_at, first_start)
 
 
 def timelines(race: SensorRace) -> dict[str, list[tuple[str, datetime, datetime]]]:

@@ -79,7 +79,7 @@ def load_under_kill(client: AirflowClient, dag_id: str, schema: str, day: date, 
 
 @dataclass(frozen=True)
 class Backfill:
-    """A backfill's runs, their task instances and the seconds it took from create to complete."""
+    """A backfill's runs, their task instances and the seconds from its creation until its last run finished."""
 
     runs: list[DagRun]
     tasks: list[tuple[DagRun, TaskRun]]
@@ -95,7 +95,7 @@ def start_backfill(client: AirflowClient, dag_id: str, first: date, last: date, 
 
 
 def finish_backfill(client: AirflowClient, created: dict, timeout_s: float = 300.0) -> Backfill:
-    """Wait until the scheduler completed a backfill; its runs (this backfill's) and their task instances."""
+    """Wait until every run of a backfill has finished; its runs (this backfill's) and their task instances."""
     runs = client.wait_for_backfill(created, timeout_s)
     seconds = time.monotonic() - created["monotonic_start"]
     mine = [r for r in runs if r.run_type == "backfill" and r.start_date

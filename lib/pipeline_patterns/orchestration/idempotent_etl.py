@@ -28,16 +28,17 @@ from pipeline_patterns.orchestration.kill_window import hold_here
 
 
 class EmptyInterval(ValueError):
-    """A run whose data interval is not one whole day (a manual run given only a logical date has none)."""
+    """A run whose data interval is not one whole day (with ``schedule="@daily"``, Airflow 3's
+    ``CronTriggerTimetable``, every run's interval has start == end)."""
 
 
 def day_of(start: datetime | None, end: datetime | None) -> date:
     """The day a run is responsible for: its data interval must be exactly one UTC day."""
     if start is None or end is None or end - start != timedelta(days=1) or start.time() != datetime.min.time():
         raise EmptyInterval(
-            f"expected a data interval of one whole day, found {start} .. {end}. A run triggered with only a "
-            "logical date has start == end in Airflow 3: trigger it with a data interval (AirflowClient.trigger("
-            "..., data_interval=(day, day + 1 day))) or let the scheduler or a backfill create it.")
+            f"expected a data interval of one whole UTC day, found {start} .. {end}. A DAG on schedule=\"@daily\" "
+            "(Airflow 3's CronTriggerTimetable) gives start == end: use CronDataIntervalTimetable, and trigger "
+            "manual runs with a data interval (AirflowClient.trigger(..., data_interval=(day, day + 1 day))).")
     return start.date()
 
 

@@ -14,6 +14,8 @@ import signal
 import uuid
 from pathlib import Path
 
+import psycopg
+
 from pipeline_patterns import postgres
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.poll import wait_until
@@ -40,20 +42,26 @@ class KillWindow:
         self.pid_file = get_settings().stack_path / f"kill-window-{self.lock_key}.pid"
         self.timeout_s = timeout_s
         self.killed_pid: int | None = None
-        self._conn = postgres.connect(autocommit=True)
+        self._conn: psycopg.Connection | None = None  # opened by __enter__: a window never entered holds none
 
     @property
     def conf(self) -> dict:
         return {"lock_key": self.lock_key, "pid_file": str(self.pid_file)}
 
     def __enter__(self) -> KillWindow:
-        self._conn.execute("SELECT pg_advisory_lock(%s)", (self.lock_key,))
+        conn = postgres.connect(autocommit=True)
+        conn.execute("SELECT pg_advisory_lock(%s)", (self.lock_key,))
+        self._conn = conn
         return self
 
     def wait_parked(self) -> int:
         """The task's pid, once it waits for the lock (its DELETE has run)."""
+        if self._conn is None:
+            raise RuntimeError("use the KillWindow as a context manager (with KillWindow() as window: ...)")
+        conn = self._conn
+
         def parked() -> bool:
-            row = self._conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
+            row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
                                      "AND NOT granted", (self.lock_key,)).fetchone()
             return bool(row and row[0]) and self.pid_file.exists()
 
@@ -68,5 +76,6 @@ class KillWindow:
         return pid
 
     def __exit__(self, *exc: object) -> None:
-        self._conn.close()  # lets go of the lock
+        if self._conn is not None:
+            self._conn.close()  # lets go of the lock
         self.pid_file.unlink(missing_ok=True)

@@ -2,7 +2,8 @@
 
 If Airflow's API server does not answer, :func:`ready` starts it (``stack up --airflow``, keeping the running
 stack's layout) — the same as ``make up AIRFLOW=1`` — and says so; a start that fails raises the stack's own error,
-which names the fix. Each lesson's DAGs start with no runs, so reruns of a lesson never see the last one's history.
+which names the fix. With ``fresh`` (the default) a lesson's DAGs start with no runs, so a rerun of the lesson never
+sees the last one's history.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 One schema per lesson run or test (``l15_<suffix>``), so runs never share rows. The source ``sales`` holds one row
 per sale (``created_at`` spread over the month, fixed by ``seed``); the target ``daily_revenue`` holds one row per
-day and customer. ``loaded_by`` names the DAG run that wrote a row: it is left out of :func:`checksum`, so a rerun
-that rewrote a day is visible there while the checksum shows that the data did not change.
+day and customer. ``loaded_by`` names the DAG run that wrote a row and is left out of :func:`checksum`. A
+reprocessing backfill keeps its runs' ids, so to see that it rewrote a day, :func:`stamp` the column first.
 
 :func:`reference` recomputes the target straight from the source in one SQL query; it shares no code with the ETL
 (``idempotent_etl``), so the two agreeing is evidence, not a tautology.
@@ -120,6 +120,13 @@ def loaded_by(schema: str) -> dict[date, str]:
         rows = conn.execute(sql.SQL("SELECT day, min(loaded_by) FROM {}.daily_revenue GROUP BY day").format(
             sql.Identifier(schema))).fetchall()
     return dict(rows)
+
+
+def stamp(schema: str, marker: str) -> int:
+    """Set ``loaded_by`` of every target row to ``marker``; the rows stamped. A later load replaces the marker."""
+    with postgres.connect() as conn:
+        return conn.execute(sql.SQL("UPDATE {}.daily_revenue SET loaded_by = %s").format(sql.Identifier(schema)),
+                            (marker,)).rowcount
 
 
 def day_total(conn, schema: str, day: date) -> tuple[int, int]:

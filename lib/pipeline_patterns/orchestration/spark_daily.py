@@ -7,7 +7,8 @@ read through JDBC with the interval as a filter Spark pushes down (no SQL text b
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from pipeline_patterns.config import get_settings
@@ -26,8 +27,10 @@ def daily_revenue_to_delta(schema: str, day: date) -> dict:
 
     from pipeline_patterns.spark import get_spark
 
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", schema):
+        raise ValueError(f"expected a lowercase schema name (letters, digits, _), found {schema!r}")
     settings = get_settings()
-    start = datetime.combine(day, datetime.min.time())
+    start = datetime.combine(day, time.min, tzinfo=UTC)  # an instant: a naive one would be the worker's local time
     spark = get_spark("airflow-spark-daily-revenue", conf={"spark.ui.enabled": "false"})
     try:
         end = start + timedelta(days=1)
