@@ -9,20 +9,18 @@ once (it overrides the DAG's 3).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import dag, task
+
+from pipeline_patterns.orchestration.lesson_schedule import daily_in_march_2024
 
 
 @dag(
     dag_id="backfillable_etl",
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=datetime(2024, 3, 1, tzinfo=UTC),
-    end_date=datetime(2024, 3, 31, tzinfo=UTC),
     max_active_runs=3,
     default_args={"retries": 1, "retry_delay": timedelta(seconds=1)},
-    params={"schema": Param("l15_sales", type="string", pattern=r"^l15_[a-z0-9_]{1,40}$")},
+    **daily_in_march_2024("l15", "l15_sales"),
     tags=["kit", "lesson15"],
 )
 def backfillable_etl():

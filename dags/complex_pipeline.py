@@ -20,11 +20,12 @@ attribute is queued"); a 5 s poke interval makes that rare and the retry covers 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
-from airflow.sdk import Param, TaskGroup, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import TaskGroup, dag, task
+
+from pipeline_patterns.orchestration.lesson_schedule import daily_in_march_2024
 
 VARIANTS = {
     "complex_pipeline_poke": {"mode": "poke", "pool": "lesson16_poke_slot"},
@@ -38,9 +39,7 @@ VARIANTS = {
 def build(dag_id: str, variant: dict):
     pool = variant.get("pool")
 
-    @dag(dag_id=dag_id, schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-         start_date=datetime(2024, 3, 1, tzinfo=UTC), end_date=datetime(2024, 3, 31, tzinfo=UTC),
-         params={"schema": Param("l16_shop", type="string", pattern=r"^l16_[a-z0-9_]{1,40}$")},
+    @dag(dag_id=dag_id, **daily_in_march_2024("l16", "l16_shop"),
          tags=["kit", "lesson16"])
     def pipeline():
         wait_for_source = ExternalTaskSensor(

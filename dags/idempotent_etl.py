@@ -11,25 +11,23 @@ inside the tasks so that parsing this file stays fast.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+
+from pipeline_patterns.orchestration.lesson_schedule import daily_in_march_2024
 
 
 @dag(
     dag_id="idempotent_etl",
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=datetime(2024, 3, 1, tzinfo=UTC),
-    end_date=datetime(2024, 3, 31, tzinfo=UTC),
     max_active_runs=3,
     default_args={"retries": 1, "retry_delay": timedelta(seconds=1)},
-    params={
-        "schema": Param("l15_sales", type="string", pattern=r"^l15_[a-z0-9_]{1,40}$"),
-        "load": Param("one_transaction", enum=["one_transaction", "two_statements"]),
-        "pass_rows": Param(False, type="boolean"),
-        "hold": Param(None, type=["null", "object"]),
-    },
+    **daily_in_march_2024(
+        "l15", "l15_sales",
+        load=Param("one_transaction", enum=["one_transaction", "two_statements"]),
+        pass_rows=Param(False, type="boolean"),
+        hold=Param(None, type=["null", "object"]),
+    ),
     tags=["kit", "lesson15"],
 )
 def idempotent_etl():

@@ -7,17 +7,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from airflow.sdk import Asset, dag, task
 
-from airflow.sdk import Asset, Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from pipeline_patterns.orchestration.lesson_schedule import daily_in_march_2024
 
 ORDERS = Asset("lesson16_shop_orders")
 
 
-@dag(dag_id="shop_upstream", schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-     start_date=datetime(2024, 3, 1, tzinfo=UTC), end_date=datetime(2024, 3, 31, tzinfo=UTC),
-     params={"schema": Param("l16_shop", type="string", pattern=r"^l16_[a-z0-9_]{1,40}$")}, tags=["kit", "lesson16"])
+@dag(dag_id="shop_upstream", **daily_in_march_2024("l16", "l16_shop"), tags=["kit", "lesson16"])
 def shop_upstream():
     @task
     def land(params=None, data_interval_start=None) -> dict:

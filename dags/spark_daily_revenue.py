@@ -7,19 +7,15 @@ count, checksum and Delta version (a few bytes of XCom). Same timetable and wind
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from airflow.sdk import dag, task
 
-from airflow.sdk import Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from pipeline_patterns.orchestration.lesson_schedule import daily_in_march_2024
 
 
 @dag(
     dag_id="spark_daily_revenue",
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=datetime(2024, 3, 1, tzinfo=UTC),
-    end_date=datetime(2024, 3, 31, tzinfo=UTC),
     max_active_runs=1,
-    params={"schema": Param("l15_sales", type="string", pattern=r"^l15_[a-z0-9_]{1,40}$")},
+    **daily_in_march_2024("l15", "l15_sales"),
     tags=["kit", "lesson15", "spark"],
 )
 def spark_daily_revenue():
