@@ -15,6 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "pipeline_patterns"
 SECTIONS = ("architectures", "batch", "streaming", "exactly_once", "errors", "ingestion", "orchestration")
+LESSON_SIDE = ("exercises",)  # the lessons' own layer inside the package: imports sections, imported by nothing below
 MAX_LINES = 250
 SIZE_REASON = "Size:"  # a module over MAX_LINES says why in a docstring line starting with this
 
@@ -32,6 +33,16 @@ def section_of(path: Path) -> str | None:
     return first if first in SECTIONS else None
 
 
+def on_lesson_side(path: Path) -> bool:
+    return path.relative_to(PACKAGE).parts[0] in LESSON_SIDE
+
+
+def test_nothing_below_the_lessons_imports_their_exercises():
+    wrong = [f"{rel(p)}:{line} imports {name}" for p in modules() if not on_lesson_side(p)
+             for line, name in imported_modules(p) if name.startswith("pipeline_patterns.exercises")]
+    assert wrong == [], "sections and plumbing must not depend on the lessons' exercises:\n" + "\n".join(wrong)
+
+
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """Every module ``path`` imports (absolute names; ``from x import y`` gives ``x.y`` and ``x``)."""
     found = []
@@ -45,7 +56,7 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
 
 
 def test_plumbing_never_imports_a_section():
-    wrong = [f"{rel(p)}:{line} imports {name}" for p in modules() if section_of(p) is None
+    wrong = [f"{rel(p)}:{line} imports {name}" for p in modules() if section_of(p) is None and not on_lesson_side(p)
              for line, name in imported_modules(p)
              if any(name == f"pipeline_patterns.{s}" or name.startswith(f"pipeline_patterns.{s}.") for s in SECTIONS)]
     assert wrong == [], "plumbing must not depend on a section (move the shared piece down):\n" + "\n".join(wrong)
