@@ -55,10 +55,8 @@ run: setup ## setup + up (Airflow too, for lessons 15-16) + every notebook throu
 	@$(MAKE) --no-print-directory up AIRFLOW=1
 	$(KIT) run $(NOTEBOOKS)
 
-NBVAL := --nbval-lax --nbval-current-env
-
-test: setup ## the whole suite: unit, integration, notebooks (starts the stack if down)
-	$(PYTEST) tests/unit tests/integration tests/notebooks tests/reliability $(NBVAL) notebooks/ --durations=25
+test: setup ## the whole suite: unit, integration, every lesson with its reference solutions, reliability (starts the stack if down)
+	$(PYTEST) tests/unit tests/integration tests/notebooks tests/reliability --durations=25
 
 # Tests marked `orchestration` need Airflow, which this target does not install; `make test` runs them.
 test-unit: $(VENV)/.installed-test ## pure logic: venv + the `test` extra, no Maven, apt, JVM or stack
@@ -67,8 +65,8 @@ test-unit: $(VENV)/.installed-test ## pure logic: venv + the `test` extra, no Ma
 test-integration: setup
 	$(PYTEST) tests/integration
 
-test-notebooks: setup
-	$(PYTEST) tests/notebooks $(NBVAL) notebooks/
+test-notebooks: setup ## every lesson through the runner with solutions=True (each exercise must pass)
+	$(PYTEST) tests/notebooks
 
 test-reliability: setup
 	$(PYTEST) tests/reliability

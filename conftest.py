@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "tests/seeds", "notebooks/")
+NEEDS_STACK = ("tests/integration", "tests/reliability", "tests/notebooks", "tests/seeds")
 _started_by_tests = False
 
 
@@ -60,7 +60,7 @@ def _module_leaves_the_stack_as_it_found_it(request: pytest.FixtureRequest):
     back to the snapshot (a failure here fails the module). With unique names in every test, this
     is what lets `make test` run twice in a row on one stack: the second run finds what the first found.
     """
-    if not any(part in request.node.nodeid for part in NEEDS_STACK[:-1]):  # not nbval's notebooks/
+    if not any(part in request.node.nodeid for part in NEEDS_STACK):
         yield
         return
     from pipeline_patterns.poll import wait_until

@@ -51,6 +51,14 @@ def read_lesson(run_dir: Path, entry: dict, write_images: bool = True) -> Lesson
     return lesson
 
 
+def exercise_verdicts(run_dir: Path, notebook: str) -> dict[str, str]:
+    """The exercises graded in one executed lesson of a run: ``{"04.keep_the_late_event": "passed", ...}``."""
+    lesson = read_lesson(run_dir, {"notebook": notebook, "status": "", "seconds": 0, "error": None},
+                         write_images=False)
+    return {f["name"].removeprefix("exercise "): f["value"] for f in lesson.figures
+            if f["name"].startswith("exercise ")}
+
+
 def read_run(run_dir: Path, write_images: bool = True) -> list[LessonReport]:
     """Every lesson of a run, failed ones first (then in the run's order)."""
     summary = run_dir / "summary.json"

@@ -1,6 +1,6 @@
 """The notebook runner end to end: real kernels, real notebooks, a report on disk.
 
-(nbval runs every notebook with its defaults; these runs use other parameters.)
+(tests/notebooks/test_lessons.py runs every lesson with its reference solutions; these runs use other parameters.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import sys
 import nbformat
 import pytest
 
-from pipeline_patterns import runner
+from pipeline_patterns import exercises, runner
+from pipeline_patterns.report import exercise_verdicts
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ def kit_run(*args: str, cwd=None) -> subprocess.CompletedProcess:
                           text=True, env={**os.environ, "COLUMNS": "200"}, check=False, timeout=900)
 
 
-# nbval runs every lesson with its defaults in the same `make test`; this run checks the runner with
+# test_lessons.py runs every lesson (with solutions=True) in the same `make test`; this run checks the runner with
 # other parameters on two quick lessons (01: sizes and seed; 11: poison records drawn from the seed).
 # Every seed-dependent lesson with seeds 7 and 13 is `make test-seeds` (tests/seeds), kept out of
 # `make test` so the suite does not execute the slow lessons twice.
@@ -36,6 +37,11 @@ def test_lessons_with_other_parameters_are_ok_and_reported():
     assert [(s["notebook"], s["status"], s["error"]) for s in summary] == [
         ("01_kafka_topics_and_partition_keys", "ok", None), ("11_dead_letter_queue", "ok", None)]
     assert summary[0]["seconds"] > 0
+    # run with their defaults, the untouched exercises are graded and fail, as they should before the learner's turn
+    for lesson in summary:
+        assert exercise_verdicts(latest, lesson["notebook"]) == dict.fromkeys(
+            [ex_id for ex_id, ex in exercises.load_all().items() if ex.lesson == lesson["notebook"][:2]],
+            exercises.NOT_YET)
     executed = nbformat.read(latest / "01_kafka_topics_and_partition_keys.ipynb", as_version=4)
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "n_events = 5000" in injected.source and "seed = 7" in injected.source
