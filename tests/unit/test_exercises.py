@@ -80,9 +80,9 @@ def test_a_missing_solution_and_an_unknown_exercise_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="reference solutions for lesson 01"):
         exercises.solution_module("01", tmp_path)
     (tmp_path / "lesson01.py").write_text("other = 1\n")
-    with pytest.raises(LookupError, match="expected spread_the_hot_key in .*found only \\['other'\\]"):
+    with pytest.raises(LookupError, match=r"expected spread_the_hot_key in .*found only \['other'\]"):
         exercises.solution("01.spread_the_hot_key", tmp_path)
-    with pytest.raises(LookupError, match="known: .*01.spread_the_hot_key"):
+    with pytest.raises(LookupError, match=r"known: .*01\.spread_the_hot_key"):
         exercises.grade("01.no_such_exercise", 1)
 
 
