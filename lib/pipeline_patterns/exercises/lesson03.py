@@ -126,13 +126,13 @@ def join_task_records(n_salts: int) -> list[int]:
 def salts_that_even_out_the_hot_key(your_n_salts: object) -> Verdict:
     if isinstance(your_n_salts, bool) or not isinstance(your_n_salts, int) or your_n_salts < 1:
         return wrong(f"expected a whole number of salts, 1 or more, found {your_n_salts!r}")
-    tasks = join_task_records(your_n_salts)
-    ratio = max(tasks) / (sum(tasks) / len(tasks))
     extra = your_n_salts - 1
-    if extra > MAX_EXTRA_SHARE * flights.FLIGHTS_ROWS:
+    if extra > MAX_EXTRA_SHARE * flights.FLIGHTS_ROWS:  # before the tasks: a huge count would not fit in memory
         return wrong(f"{your_n_salts} salts repeat the hot key's dimension row {your_n_salts} times: {extra:,} extra "
                      f"rows to shuffle, more than {MAX_EXTRA_SHARE:.1%} of the join's "
                      f"{flights.FLIGHTS_ROWS:,} flights")
+    tasks = join_task_records(your_n_salts)
+    ratio = max(tasks) / (sum(tasks) / len(tasks))
     if ratio > MAX_TASK_OVER_MEAN:
         return wrong(f"with {your_n_salts} salts the largest of the {len(tasks)} join tasks reads {max(tasks):,} "
                      f"records, {ratio:.2f}x the mean (at most {MAX_TASK_OVER_MEAN}x wanted): the hot key's "

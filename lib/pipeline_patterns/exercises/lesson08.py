@@ -7,8 +7,9 @@ import json
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from pipeline_patterns import datagen
 from pipeline_patterns.architectures.medallion import fakes, rules
@@ -113,11 +114,26 @@ def daily_user_metrics(records: Iterable[dict]) -> dict[tuple[date, str], tuple]
                   max(r["timestamp"] for r in rs)) for key, rs in groups.items()}
 
 
-def clock_fix(silver: dict[str, dict]) -> tuple[dict[str, dict], list[dict]]:
-    """A delivery that moves 8 events of 2024-01-17 back a day (a device clock ran a day ahead) and adds 5 new
-    events on 2024-01-19: silver after it, and silver's change feed for it (``_change_type``, ``event_date``)."""
-    moved = random.Random(17).sample(sorted(k for k, r in silver.items() if event_date(r) == date(2024, 1, 17)), 8)
-    added = datagen.user_events(5, seed=99, start=datetime(2024, 1, 19, 12, tzinfo=UTC))
+class Delivery(NamedTuple):
+    """A delivery that fixes a device clock that ran a day ahead, and brings a few new events."""
+
+    moved_from: date   # ``moved`` of its events move back a day
+    moved: int
+    added_on: date     # ``added`` new events happened that day
+    added: int
+    seed: int
+
+
+DELIVERIES = (Delivery(date(2024, 1, 17), 8, date(2024, 1, 19), 5, seed=17),
+              Delivery(date(2024, 1, 19), 6, date(2024, 1, 15), 4, seed=19))
+
+
+def clock_fix(silver: dict[str, dict], delivery: Delivery) -> tuple[dict[str, dict], list[dict]]:
+    """Silver after ``delivery``, and silver's change feed for it (``_change_type``, ``event_date``)."""
+    rng = random.Random(delivery.seed)
+    moved = rng.sample(sorted(k for k, r in silver.items() if event_date(r) == delivery.moved_from), delivery.moved)
+    added = datagen.user_events(delivery.added, seed=delivery.seed + 82,
+                                start=datetime.combine(delivery.added_on, time(12), tzinfo=UTC))
     after, changes = dict(silver), []
     for key in moved:
         old = silver[key]
@@ -135,9 +151,21 @@ def clock_fix(silver: dict[str, dict]) -> tuple[dict[str, dict], list[dict]]:
 @exercise("08.replace_touched_partitions", "the gold partitions to recompute: every one silver touched, no other")
 def replace_touched_partitions(your_partitions: Callable[[list[dict]], Iterable[date]]) -> Verdict:
     """A small pure model of gold (Spark and Delta in the lesson): silver's change feed for one delivery, gold's
-    daily user metrics in plain Python, and ``replaceWhere`` on the partitions the learner names."""
+    daily user metrics in plain Python, and ``replaceWhere`` on the partitions the learner names; for each of
+    ``DELIVERIES`` (the second on other dates, so that no fixed set of dates passes)."""
     silver = rules.reference(event_ingestions()[:3], rules.EVENT_RULES, rules.event_key).silver
-    after, changes = clock_fix(silver)
+    done = []
+    for number, delivery in enumerate(DELIVERIES):
+        verdict = _replace_for(your_partitions, silver, delivery)
+        if not verdict.passed:
+            return wrong(f"for another delivery, on other dates: {verdict.message}") if number else verdict
+        done.append(verdict.message)
+    return right("; for another delivery, ".join(done))
+
+
+def _replace_for(your_partitions: Callable[[list[dict]], Iterable[date]], silver: dict[str, dict],
+                 delivery: Delivery) -> Verdict:
+    after, changes = clock_fix(silver, delivery)
     chosen = set(your_partitions([dict(row) for row in changes]))
     if not_a_date := next((d for d in chosen if not isinstance(d, date) or isinstance(d, datetime)), None):
         return wrong(f"expected a set of event_date values (datetime.date), found the {type(not_a_date).__name__} "
