@@ -124,7 +124,7 @@ def skip_the_replayed_batch(your_write_batch: Callable) -> Verdict:
         lost = Counter(sink_of[i] for i in set(sink_of) - {r.get(KEY) for r in db.rows})
         sink, n = lost.most_common(1)[0]
         return wrong(f"{seen.missing} events never landed, {n} of them from {sink} ({len(queries[sink][0])} rows in "
-                     "its topic): batches were skipped as already applied although no transaction had written them. "
+                     "its topic): their batches wrote nothing, or were skipped as already applied when they were not. "
                      f"Two queries ({', '.join(queries)}) write to this table and its ledger, each numbering its "
                      "batches from 0; a batch may only be skipped when that very batch of that query committed")
     if seen.duplicates:
