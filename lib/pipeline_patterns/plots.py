@@ -613,3 +613,28 @@ def reader_during_killed_loads(loads: Sequence[Any]) -> Any:
     axes[0, 0].set_ylabel("rows the reader counted")
     fig.tight_layout()
     return fig
+
+
+def capstone_timeline(latencies: Sequence[tuple[float, int]], faults: Sequence[Any], began_ms: int) -> Any:
+    """Lesson 17: end-to-end latency of every source change (source commit to serving commit) over the run,
+    with each injected fault marked where it began and shaded until its component was back.
+
+    ``latencies`` holds (serving commit as epoch ms, latency ms); ``faults`` has ``kind``, ``at_s``, ``recovered_s``.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    xs = [(at - began_ms) / 1000 for at, _ in latencies]
+    ax.scatter(xs, [lat / 1000 for _, lat in latencies], s=6, color="#4C72B0", label="a source change served")
+    colors = {"kill connect": "#C44E52", "kill pipeline": "#DD8452", "pause postgres": "#8172B3"}
+    for fault in faults:
+        color = colors.get(fault.kind, "#937860")
+        ax.axvspan(fault.at_s, fault.at_s + fault.recovered_s, color=color, alpha=0.2)
+        ax.axvline(fault.at_s, color=color, lw=1)
+        ax.annotate(fault.kind, (fault.at_s, 1), xycoords=("data", "axes fraction"), rotation=90, va="top",
+                    ha="right", fontsize=8, color=color)
+    ax.set(title="latency from source commit to the serving row, faults shaded until recovered",
+           xlabel="seconds since the pipeline started", ylabel="latency (s)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,4 +180,23 @@ def await_bounded(query: Any, what: str, bound_s: float = BOUND_S) -> Any:
         raise TimeoutError(f"{what}: the bounded query did not finish within {bound_s:.0f} s")
     if query.exception():
         raise query.exception()
+    return query
+
+
+def run_until(query: Any, done: Any, what: str, bound_s: float = BOUND_S) -> Any:
+    """Let a triggered query run until ``done()`` is true, then process what is available and stop it.
+
+    For a long-running query that someone else tells when to finish (a stop file, a deadline): never an
+    unbounded wait. Raises ``TimeoutError`` (after stopping the query) if ``done()`` is not true within
+    ``bound_s``, and the query's own exception if it failed.
+    """
+    deadline = time.monotonic() + bound_s
+    while not done():
+        if query.awaitTermination(0.5):
+            raise query.exception() or RuntimeError(f"{what}: the query stopped by itself")
+        if time.monotonic() > deadline:
+            query.stop()
+            raise TimeoutError(f"{what}: not told to finish within {bound_s:.0f} s")
+    query.processAllAvailable()
+    query.stop()
     return query

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "pipeline_patterns"
-SECTIONS = ("architectures", "batch", "streaming", "exactly_once", "errors", "ingestion", "orchestration")
+SECTIONS = ("architectures", "batch", "streaming", "exactly_once", "errors", "ingestion", "orchestration",
+            "capstone")  # capstone: lesson 17, a composition of the other sections
 LESSON_SIDE = ("exercises",)  # the lessons' own layer inside the package: imports sections, imported by nothing below
 MAX_LINES = 250
 SIZE_REASON = "Size:"  # a module over MAX_LINES says why in a docstring line starting with this

@@ -1,0 +1,144 @@
+"""The capstone under chaos: faults injected from outside at seeded random moments while the workload runs.
+
+The pipeline runs as its own process (:mod:`.process`). While the shop's workload and the payments play, a
+thread injects, in a seeded random order and at seeded random moments:
+
+* ``kill -9`` of Kafka Connect, restarted at once (Debezium resumes from its last flushed offset and sends
+  again what came after it);
+* ``kill -9`` of the pipeline's process (its Spark driver and JVM), started again (Spark replays the
+  unfinished batch from its checkpoint);
+* ``SIGSTOP`` of PostgreSQL for ``pause_s`` seconds, then ``SIGCONT`` (the source's writers, Debezium's
+  slot and the serving transactions all wait).
+
+Each fault is recorded with when it began and when its component was back (Connect's connector running again,
+the pipeline's next batch committed, PostgreSQL answering), for the timeline. Nothing here decides whether
+the result is right: :func:`.experiments.outcome` compares it with the independent reference.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from pipeline_patterns import connect, postgres
+from pipeline_patterns.capstone import experiments, serving
+from pipeline_patterns.capstone.experiments import CapstoneRun
+from pipeline_patterns.faults import ProcessorRun, module_command
+from pipeline_patterns.poll import wait_until
+from pipeline_patterns.stack import Stack
+
+FAULTS = ("kill connect", "kill pipeline", "pause postgres")
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    at_s: float            # seconds since the chaos run began
+    recovered_s: float     # seconds from the fault until its component was back
+
+
+@dataclass(frozen=True)
+class ChaosRun:
+    faults: list[Fault]
+    pipeline_starts: int
+    seconds: float
+    began_at_ms: int       # epoch ms of the run's start, to place the latency timeline
+
+
+def pipeline_process(run: CapstoneRun, lake: Path, stop_file: Path, grace_ms: int, log: Path) -> ProcessorRun:
+    args = ["--lake", str(lake), "--schema", run.capture.schema, "--payments-topic", run.payments_topic,
+            "--dlq-topic", run.dlq_topic, "--serving-table", run.serving_table, "--grace-ms", str(grace_ms),
+            "--stop-file", str(stop_file)]
+    for topic in run.cdc_topics:
+        args += ["--cdc-topic", topic]
+    return ProcessorRun(module_command("pipeline_patterns.capstone.process", *args), log)
+
+
+def _batches(run: CapstoneRun) -> int:
+    try:
+        with postgres.connect(connect_timeout=2) as conn:
+            return len(serving_ledger(conn, run))
+    except psycopg.Error:
+        return 0
+
+
+def serving_ledger(conn: psycopg.Connection, run: CapstoneRun) -> list[tuple]:
+    from psycopg import sql
+
+    return conn.execute(sql.SQL("SELECT batch_id FROM {}").format(
+        sql.Identifier(f"{run.serving_table}_batches"))).fetchall()
+
+
+def inject(kind: str, run: CapstoneRun, proc: ProcessorRun, stack: Stack, pause_s: float) -> float:
+    """Inject one fault and wait until its component is back; the seconds that took."""
+    began = time.monotonic()
+    if kind == "kill connect":
+        stack.kill("connect")
+        layout = stack.saved_layout()
+        stack.up(brokers=layout.brokers if layout else 1, airflow=bool(layout and layout.airflow))
+        connect.wait_running(run.capture.connector, timeout_s=120)
+    elif kind == "kill pipeline":
+        before = _batches(run)
+        proc.kill9()
+        proc.start()
+        wait_until(lambda: _batches(run) > before or not proc.alive, 180, "the restarted pipeline's next batch")
+    elif kind == "pause postgres":
+        stack.pause("postgres")
+        try:
+            threading.Event().wait(pause_s)  # the fault's length, chosen: not a wait for readiness
+        finally:
+            stack.resume("postgres")
+        wait_until(lambda: _answers(), 60, "PostgreSQL answering after SIGCONT")
+    else:
+        raise ValueError(f"expected a fault in {FAULTS}, found {kind!r}")
+    return time.monotonic() - began
+
+
+def _answers() -> bool:
+    try:
+        with postgres.connect(connect_timeout=2) as conn:
+            return conn.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.Error:
+        return False
+
+
+def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log: Path, *, faults: int, seed: int,
+                    poison_rate: float, grace_ms: int, chunks: int = 8, pause_s: float = 3.0) -> ChaosRun:
+    """Play the workload in ``chunks`` with the pipeline running, injecting ``faults`` faults (every kind at least
+    once when ``faults >= 3``); then let everything catch up and stop the pipeline."""
+    rng = random.Random(seed)
+    kinds = [FAULTS[i % len(FAULTS)] for i in range(faults)]
+    rng.shuffle(kinds)
+    stop_file = lake / "STOP"
+    proc = pipeline_process(run, lake / "lake", stop_file, grace_ms, log)
+    stack = Stack(echo=lambda _: None)
+    began, began_ms = time.monotonic(), int(time.time() * 1000)
+    proc.start()
+    wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
+    done: list[Fault] = []
+    # faults between chunks, at a seeded random moment of the chunk's aftermath (the workload's own
+    # connection waits through a paused PostgreSQL like any client)
+    plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
+    extra = faults - len(plan)
+
+    def between(k: int) -> None:
+        for _ in range(plan.count(k) + (extra if k == chunks - 1 else 0)):
+            kind = kinds[len(done)]
+            at = time.monotonic() - began
+            done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
+
+    experiments.play_workload(run, conn, poison_rate, seed, chunks=chunks, between=between)
+    experiments.caught_up(run, conn, grace_ms)
+    stop_file.touch()
+    proc.wait(timeout_s=300)
+    return ChaosRun(done, proc.starts, round(time.monotonic() - began, 1), began_ms)
+
+
+def latency_timeline(run: CapstoneRun) -> list[tuple[float, int]]:
+    """(serving commit, epoch ms; latency ms) for every source change the serving table carried."""
+    return serving.latencies_ms(f"{run.serving_table}_batches")

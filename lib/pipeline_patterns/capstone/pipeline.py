@@ -1,0 +1,236 @@
+"""The capstone's micro-batch: bronze, silver, gold and serving from the change topics and the payments topic.
+
+One Structured Streaming query reads the shop's change topics and the payments topic; each micro-batch
+(``foreachBatch``), in order:
+
+1. **bronze**: every record appended raw (topic, partition, offset, key, value bytes, Kafka time, batch id,
+   ingestion time) to a Delta table with Change Data Feed on. The append carries ``txnAppId``/``txnVersion``, so
+   a replayed batch is not appended twice.
+2. **silver**: the changes MERGEd into the orders and customers replica by lesson 13's
+   :class:`~pipeline_patterns.ingestion.cdc_replica.Replica` (the source-position rule: a replay changes
+   nothing); payments validated (:func:`.payments.validate`), the valid ones MERGEd by ``payment_id`` (a resent
+   payment is kept once), the invalid ones dead-lettered with their reason and original bytes.
+   A payment whose order the replica has never seen is held, not dropped: it may have arrived before its
+   order's change. It is dead-lettered (reason ``unknown_order``) once the change topics have delivered a
+   change committed ``grace_ms`` after the payment was sent. Assumed: Kafka Connect recovers within
+   ``grace_ms`` (a longer outage could dead-letter a payment whose order is late, not unknown).
+3. **gold**: revenue per customer and day and paid vs unpaid orders, recomputed for the days the batch
+   touched (the days of changed orders, before and after the change, and of orders newly paid) and replaced
+   in a Delta table with ``replaceWhere``.
+4. **serving**: the same rows published to PostgreSQL by :func:`.serving.publish`: one transaction with the
+   batch ledger (a replayed batch is skipped).
+
+Guarantee: after every record up to a point has been through a batch, the serving table equals gold computed
+from the source and the payments up to that point (:mod:`.reference`), however often the process was killed
+(Spark replays an unfinished batch with the same id and offsets, and every step above is idempotent for a
+replay); every consumed payment record is in silver or in the dead letter topic (duplicates in the DLQ after a
+crash are told apart by their ``source`` header, as in lesson 11).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pipeline_patterns import kafka_client
+from pipeline_patterns.capstone import serving
+from pipeline_patterns.capstone.payments import UNKNOWN_ORDER_REASON, validate
+from pipeline_patterns.errors.dlq_headers import dlq_headers
+from pipeline_patterns.errors.orders import InvalidRecord
+from pipeline_patterns.ingestion.cdc_events import process_cdc_event
+from pipeline_patterns.ingestion.cdc_replica import Replica
+from pipeline_patterns.ingestion.cdc_source import KEYS
+from pipeline_patterns.spark import await_bounded, kafka_stream
+
+BRONZE_DDL = ("topic string, partition int, offset bigint, key string, value binary, kafka_ts_ms bigint, "
+              "_batch_id bigint, _ingested_at timestamp")
+PAYMENTS_DDL = ("payment_id string, order_id bigint, amount decimal(14,2), kafka_ts_ms bigint, source string, "
+                "raw binary, dead boolean")
+GOLD_DDL = ("customer_id int, day date, orders int, revenue decimal(14,2), paid_orders int, "
+            "paid_amount decimal(14,2), unpaid_orders int")
+
+
+class UnknownOrder(InvalidRecord):
+    def __init__(self, order_id: int) -> None:
+        super().__init__(UNKNOWN_ORDER_REASON, f"order_id {order_id}: no such order in the source (the change "
+                                               "topics have moved past the payment and never carried it)")
+
+
+@dataclass
+class Capstone:
+    spark: SparkSession
+    root: Path                 # the lake folder of this pipeline (bronze, silver, gold)
+    schema: str                # the shop's schema (the replica's topic names contain it)
+    cdc_topics: list[str]
+    payments_topic: str
+    dlq_topic: str
+    serving_table: str
+    grace_ms: int = 3000
+    sink: str = ""             # the ledger's name for this pipeline (default: its lake folder)
+    replica: Replica = field(init=False)
+    batches: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sink = self.sink or str(self.root)
+        self.replica = Replica(self.spark, self.root / "silver", {t: KEYS[t] for t in ("customers", "orders")},
+                               self.schema)
+        serving.ensure_tables(self.serving_table, self.ledger)
+        for name, ddl in (("bronze", BRONZE_DDL), ("payments", PAYMENTS_DDL), ("gold", GOLD_DDL)):
+            if not DeltaTable.isDeltaTable(self.spark, self.path(name)):
+                writer = self.spark.createDataFrame([], ddl).write.format("delta")
+                if name == "bronze":
+                    writer = writer.option("delta.enableChangeDataFeed", "true").option("delta.appendOnly", "true")
+                writer.save(self.path(name))
+
+    @property
+    def ledger(self) -> str:
+        return f"{self.serving_table}_batches"
+
+    def path(self, name: str) -> str:
+        return str(self.root / name)
+
+    # -- one micro-batch ---------------------------------------------------------------------------
+    def handle(self, batch: DataFrame, batch_id: int) -> None:
+        rows = batch.orderBy("topic", "partition", "offset").collect()
+        self._bronze(rows, batch_id)
+        cdc = [r for r in rows if r["topic"] in self.cdc_topics]
+        changes = [process_cdc_event(json.loads(r["value"]) if r["value"] else None,
+                                     json.loads(r["key"]) if r["key"] else None) for r in cdc]
+        order_table = f"{self.schema}.orders"
+        touched_orders = {c.row["id"] for c in changes if c.table == order_table and c.row and "id" in c.row}
+        days = {d for c in changes if c.table == order_table for part in (c.row, c.before) if part
+                for d in [_day(part.get("ordered_at"))] if d} | self._order_days(touched_orders)
+        self.replica.apply([(r["key"], r["value"].decode() if r["value"] else None, r["offset"]) for r in cdc],
+                           batch_id)
+        source_ts = [c.source_ts_ms for c in changes if c.source_ts_ms is not None and c.table]
+        progress = max([*[c.source_ts_ms for c in changes if c.source_ts_ms is not None], self._progress()])
+        paid_orders, dead = self._payments([r for r in rows if r["topic"] == self.payments_topic], progress)
+        days |= self._order_days(paid_orders)
+        gold_rows = self._gold(sorted(days))
+        applied = serving.publish(gold_rows, sorted(days), batch_id, self.serving_table, self.ledger, self.sink,
+                                  source_ts, progress)
+        self.batches.append({"batch_id": batch_id, "records": len(rows), "changes": len(cdc), "days": len(days),
+                             "dead_lettered": dead, "published": applied})
+
+    def _bronze(self, rows: list, batch_id: int) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        data = [(r["topic"], r["partition"], r["offset"], r["key"], bytes(r["value"]) if r["value"] else None,
+                 r["kafka_ts_ms"], batch_id, now) for r in rows]
+        (self.spark.createDataFrame(data, BRONZE_DDL).write.format("delta").mode("append")
+         .option("txnAppId", self.sink).option("txnVersion", batch_id).save(self.path("bronze")))
+
+    def _order_days(self, order_ids: set[int]) -> set[date]:
+        if not order_ids or not DeltaTable.isDeltaTable(self.spark, self.replica.path("orders")):
+            return set()
+        found = (self.spark.read.format("delta").load(self.replica.path("orders"))
+                 .filter(F.col("id").isin(sorted(order_ids))).select("ordered_at").collect())
+        return {d for r in found if (d := _day(r["ordered_at"]))}
+
+    def _progress(self) -> int:
+        """The newest source commit time the pipeline had applied before this batch (0 before the first)."""
+        return serving.progress_ms(self.ledger, self.sink)
+
+    def _payments(self, rows: list, progress_ms: int) -> tuple[set[int], int]:
+        """Validate, MERGE the valid, dead-letter the poison and the payments of unknown orders.
+
+        Returns the orders whose payments changed in this batch and how many records were dead-lettered.
+        """
+        valid, dead = [], []
+        for r in rows:
+            raw = bytes(r["value"]) if r["value"] is not None else None
+            source = kafka_client.source_position(r["topic"], r["partition"], r["offset"]).decode()
+            try:
+                p = validate(raw)
+            except InvalidRecord as exc:
+                dead.append((r, raw, exc))
+                continue
+            valid.append((p["payment_id"], p["order_id"], p["amount"], r["kafka_ts_ms"], source, raw, False))
+        payments = DeltaTable.forPath(self.spark, self.path("payments"))
+        if valid:
+            first_copy: dict[str, tuple] = {}
+            for row in valid:  # a payment resent within the batch: its first copy (lowest offset) is kept
+                first_copy.setdefault(row[0], row)
+            source_df = self.spark.createDataFrame(list(first_copy.values()), PAYMENTS_DDL)
+            (payments.alias("t").merge(source_df.alias("s"), "t.payment_id = s.payment_id")
+             .whenNotMatchedInsertAll().execute())
+        unknown = self._unknown_orders(progress_ms)
+        for payment in unknown:
+            topic, partition, offset = kafka_client.parse_source_position(payment["source"].encode())
+            dead.append(({"topic": topic, "partition": partition, "offset": offset}, bytes(payment["raw"]),
+                         UnknownOrder(payment["order_id"])))
+        self._dead_letter(dead)
+        if unknown:
+            payments.update(F.col("payment_id").isin([p["payment_id"] for p in unknown]), {"dead": F.lit(True)})
+        return {row[1] for row in valid}, len(dead)
+
+    def _unknown_orders(self, progress_ms: int) -> list:
+        """Held payments whose order the replica has never seen, although the changes have moved past them."""
+        orders = self.spark.read.format("delta").load(self.replica.path("orders")).select(F.col("id").alias("oid")) \
+            if DeltaTable.isDeltaTable(self.spark, self.replica.path("orders")) else None
+        held = (self.spark.read.format("delta").load(self.path("payments"))
+                .filter(~F.col("dead") & (F.col("kafka_ts_ms") + self.grace_ms <= progress_ms)))
+        if orders is not None:
+            held = held.join(orders, held.order_id == orders.oid, "left_anti")
+        return held.select("payment_id", "order_id", "source", "raw").collect()
+
+    def _dead_letter(self, dead: list) -> None:
+        if not dead:
+            return
+        producer = kafka_client.producer(acks="all")
+        now = datetime.now(UTC)
+        futures = [producer.send(self.dlq_topic, value=raw, headers=dlq_headers(
+            reason=exc.reason, error=exc, topic=r["topic"], partition=r["partition"], offset=r["offset"], retries=0,
+            failed_at=now)) for r, raw, exc in dead]
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # every DLQ write acknowledged before the batch may commit
+        producer.close()
+
+    def _gold(self, days: list[date]) -> list[serving.GoldRow]:
+        """Gold for ``days``, recomputed from silver and replaced in the gold table; the rows it wrote."""
+        if not days:
+            return []
+        orders = (self.replica.rows("orders")
+                  .select(F.col("id").cast("bigint").alias("order_id"), F.col("customer_id").cast("int"),
+                          F.col("total").cast("decimal(14,2)").alias("total"),
+                          F.substring("ordered_at", 1, 10).cast("date").alias("day"))
+                  .filter(F.col("day").isin(days)))
+        paid = (self.spark.read.format("delta").load(self.path("payments")).filter(~F.col("dead"))
+                .groupBy("order_id").agg(F.sum("amount").alias("paid")))
+        gold = (orders.join(paid, "order_id", "left").groupBy("customer_id", "day")
+                .agg(F.count("*").cast("int").alias("orders"), F.sum("total").cast("decimal(14,2)").alias("revenue"),
+                     F.count("paid").cast("int").alias("paid_orders"),
+                     F.coalesce(F.sum("paid"), F.lit(0)).cast("decimal(14,2)").alias("paid_amount"))
+                .withColumn("unpaid_orders", (F.col("orders") - F.col("paid_orders")).cast("int")))
+        rows = [tuple(r) for r in gold.collect()]
+        in_days = " OR ".join(f"day = DATE'{d.isoformat()}'" for d in days)  # dates: no user text reaches SQL
+        (self.spark.createDataFrame(rows, GOLD_DDL).write.format("delta").mode("overwrite")
+         .option("replaceWhere", in_days).save(self.path("gold")))
+        return [(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], int(r[6])) for r in rows]
+
+    # -- the query -------------------------------------------------------------------------------
+    def start(self, trigger_seconds: float | None = None, max_offsets_per_trigger: int | None = None):
+        """Start the query: ``availableNow`` (``trigger_seconds=None``) or a trigger every ``trigger_seconds``."""
+        stream = kafka_stream(self.spark, ",".join([*self.cdc_topics, self.payments_topic]), max_offsets_per_trigger)
+        writer = (stream.selectExpr("topic", "partition", "offset", "CAST(key AS STRING) AS key", "value",
+                                    "unix_millis(timestamp) AS kafka_ts_ms")
+                  .writeStream.foreachBatch(self.handle).option("checkpointLocation", self.path("_checkpoint")))
+        if trigger_seconds is None:
+            return writer.trigger(availableNow=True).start()
+        return writer.trigger(processingTime=f"{trigger_seconds} seconds").start()
+
+    def run_available(self, max_offsets_per_trigger: int | None = None) -> list[dict]:
+        """Process everything in the topics not processed yet (``availableNow``), then stop; this run's batches."""
+        first = len(self.batches)
+        await_bounded(self.start(None, max_offsets_per_trigger), "the capstone pipeline")
+        return self.batches[first:]
+
+def _day(value: object) -> date | None:
+    """The UTC day of Debezium's ISO-8601 timestamp text (``2024-01-15T09:00:00.000000Z``)."""
+    return date.fromisoformat(value[:10]) if isinstance(value, str) and len(value) >= 10 else None
