@@ -28,9 +28,11 @@ import psycopg
 from pipeline_patterns import connect, postgres
 from pipeline_patterns.capstone import experiments, serving
 from pipeline_patterns.capstone.experiments import CapstoneRun
+from pipeline_patterns.config import get_settings
 from pipeline_patterns.faults import ProcessorRun, module_command
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import Stack
+from pipeline_patterns.stack.preflight import port_is_free
 
 FAULTS = ("kill connect", "kill pipeline", "pause postgres")
 
@@ -79,6 +81,8 @@ def inject(kind: str, run: CapstoneRun, proc: ProcessorRun, stack: Stack, pause_
     began = time.monotonic()
     if kind == "kill connect":
         stack.kill("connect")
+        port = get_settings().connect_port
+        wait_until(lambda: port_is_free(port), 90, f"port {port} released by the killed Connect worker")
         layout = stack.saved_layout()
         stack.up(brokers=layout.brokers if layout else 1, airflow=bool(layout and layout.airflow))
         connect.wait_running(run.capture.connector, timeout_s=120)
@@ -119,23 +123,26 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
     stack = Stack(echo=lambda _: None)
     began, began_ms = time.monotonic(), int(time.time() * 1000)
     proc.start()
-    wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
-    done: list[Fault] = []
-    # faults between chunks, at a seeded random moment of the chunk's aftermath (the workload's own
-    # connection waits through a paused PostgreSQL like any client)
-    plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
-    extra = faults - len(plan)
+    try:
+        wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
+        done: list[Fault] = []
+        # faults between chunks, at seeded random chunks (the workload's own connection waits through a paused
+        # PostgreSQL like any client)
+        plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
+        extra = faults - len(plan)
 
-    def between(k: int) -> None:
-        for _ in range(plan.count(k) + (extra if k == chunks - 1 else 0)):
-            kind = kinds[len(done)]
-            at = time.monotonic() - began
-            done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
+        def between(k: int) -> None:
+            for _ in range(plan.count(k) + (extra if k == chunks - 1 else 0)):
+                kind = kinds[len(done)]
+                at = time.monotonic() - began
+                done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
 
-    experiments.play_workload(run, conn, poison_rate, seed, chunks=chunks, between=between)
-    experiments.caught_up(run, conn, grace_ms)
-    stop_file.touch()
-    proc.wait(timeout_s=300)
+        experiments.play_workload(run, conn, poison_rate, seed, chunks=chunks, between=between)
+        experiments.caught_up(run, conn, grace_ms)
+        stop_file.touch()
+        proc.wait(timeout_s=300)
+    finally:
+        proc.kill9()  # a run that failed half-way leaves no pipeline behind (a no-op after a clean exit)
     return ChaosRun(done, proc.starts, round(time.monotonic() - began, 1), began_ms)
 
 
