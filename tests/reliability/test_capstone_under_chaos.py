@@ -17,7 +17,7 @@ GRACE_MS = 5000
 
 
 def test_serving_is_exact_and_the_dead_letters_balance_under_chaos(tmp_path, full_size):
-    spec = ShopSpec(n_customers=2_000, n_orders=24_000, seed=11) if full_size else ShopSpec(48, 96, seed=11)
+    spec = ShopSpec(n_customers=2_000, n_orders=28_200, seed=11) if full_size else ShopSpec(48, 96, seed=11)
     faults = 10 if full_size else 3
     with postgres.connect(autocommit=True) as conn:  # a read holds no lock
         run = experiments.start(conn, spec)
