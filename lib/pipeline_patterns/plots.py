@@ -3,7 +3,7 @@
 Each function takes the figures a lesson already computed and returns the matplotlib
 ``Figure`` (the notebook shows it). matplotlib is imported inside the functions: it is
 in the ``notebooks`` extra, not needed by the library's patterns or its unit tests.
-Functions follow the lessons' order (00 to 12).
+Functions follow the lessons' order (00 to 17).
 
 Size: one short function per lesson figure; the house rule wants them in one module, and
 each reads on its own.
