@@ -103,9 +103,13 @@ class Capstone:
         changes = [process_cdc_event(json.loads(r["value"]) if r["value"] else None,
                                      json.loads(r["key"]) if r["key"] else None) for r in cdc]
         order_table = f"{self.schema}.orders"
-        touched_orders = {c.row["id"] for c in changes if c.table == order_table and c.row and "id" in c.row}
-        days = {d for c in changes if c.table == order_table for part in (c.row, c.before) if part
-                for d in [_day(part.get("ordered_at"))] if d} | self._order_days(touched_orders)
+        order_changes = [c for c in changes if c.table == order_table]
+        # the days before and after each change; the replica is read only for an old row the change did not
+        # carry (a table without REPLICA IDENTITY FULL sends only the key of an updated or deleted row)
+        without_before = {c.row["id"] for c in order_changes if c.action in ("update", "delete") and c.row
+                          and "id" in c.row and not (c.before and c.before.get("ordered_at"))}
+        days = {d for c in order_changes for part in (c.row, c.before) if part
+                for d in [_day(part.get("ordered_at"))] if d} | self._order_days(without_before)
         self.replica.apply([(r["key"], r["value"].decode() if r["value"] else None, r["offset"]) for r in cdc],
                            batch_id)
         source_ts = [c.source_ts_ms for c in changes if c.source_ts_ms is not None and c.table]
