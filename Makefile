@@ -75,7 +75,7 @@ test-seeds: setup ## every seed-dependent lesson (04-14) again with seeds 7 and 
 	$(PYTEST) tests/seeds
 
 test-reliability-full: setup ## the reliability suite at full size (100,000 events, 10 kills)
-	$(PYTEST) tests/reliability --full -s
+	$(PYTEST) tests/reliability --full -s --timeout 7200
 
 lab: setup ## JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --notebook-dir notebooks \

@@ -44,10 +44,52 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[CLOSED_AT_END] = _close_what_tests_left_open()
     if _started_by_tests:
         from pipeline_patterns.stack import Stack
 
         Stack().down()
+
+
+CLOSED_AT_END = pytest.StashKey[list[str]]()
+
+
+def _close_what_tests_left_open() -> list[str]:
+    """Close the Kafka clients a test left open and this process's Spark gateway, while the stack still runs.
+
+    Left to the interpreter's exit, they hang it: a kafka-python client's I/O thread (a daemon) keeps logging
+    failed reconnects once the stack is down, the exit freezes it holding the logging lock, and py4j's
+    finalizer then waits for that lock forever (CI saw "722 passed" and then no exit until its time limit).
+    """
+    import gc
+    import sys
+
+    closed = []
+    if "kafka" in sys.modules:
+        from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+        kinds = (KafkaAdminClient, KafkaConsumer, KafkaProducer)
+        for client in [o for o in gc.get_objects() if type(o) in kinds]:  # type(): a dead weak proxy is skipped
+            if not getattr(client, "_closed", True):
+                closed.append(type(client).__name__)
+                client.close(**({"timeout": 5} if isinstance(client, KafkaProducer) else {}))
+        from kafka.net.selector import NetworkSelector
+
+        # a client that was never closed and is gone leaves its selector's I/O thread running
+        for selector in [o for o in gc.get_objects() if type(o) is NetworkSelector]:
+            if selector._io_thread is not None:
+                closed.append("Kafka I/O thread")
+                selector.stop(timeout_ms=5000)
+    if "pyspark" in sys.modules:
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+        if SparkContext._gateway is not None:
+            SparkContext._gateway.shutdown()
+            SparkContext._gateway = SparkContext._jvm = None
+            closed.append("the Spark gateway")
+    return closed
 
 
 LEFT_BEHIND = pytest.StashKey[list[str]]()
@@ -77,6 +119,12 @@ def _module_leaves_the_stack_as_it_found_it(request: pytest.FixtureRequest):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    closed = config.stash.get(CLOSED_AT_END, [])
+    if closed:
+        from collections import Counter
+
+        terminalreporter.write_line("closed at the end of the session (left open by the tests): " + ", ".join(
+            f"{n} {name}(s)" if name.startswith("Kafka") else name for name, n in Counter(closed).items()))
     left = config.stash.get(LEFT_BEHIND, [])
     if left:
         terminalreporter.section("dropped after their module (created by the tests, left behind)")

@@ -616,19 +616,27 @@ def reader_during_killed_loads(loads: Sequence[Any]) -> Any:
 
 
 def capstone_timeline(latencies: Sequence[tuple[float, int]], faults: Sequence[Any], began_ms: int) -> Any:
-    """Lesson 17: end-to-end latency of every source change (source commit to serving commit) over the run,
-    with each injected fault marked where it began and shaded until its component was back.
+    """Lesson 17: end-to-end latency of every source change (source commit to serving commit) and the changes
+    served per 5 s over the run, each injected fault marked where it began and shaded until its component was
+    back; beside it, each fault's recovery time.
 
     ``latencies`` holds (serving commit as epoch ms, latency ms); ``faults`` has ``kind``, ``at_s``, ``recovered_s``.
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 3.6))
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 1]})
     xs = [(at - began_ms) / 1000 for at, _ in latencies]
     ax.scatter(xs, [lat / 1000 for _, lat in latencies], s=6, color="#4C72B0", label="a source change served")
-    colors = {"kill connect": "#C44E52", "kill pipeline": "#DD8452", "pause postgres": "#8172B3"}
+    if xs:
+        served = ax.twinx()
+        edges = [5.0 * i for i in range(int(max(xs) // 5) + 2)]
+        served.hist(xs, bins=edges, histtype="step", color="#55A868", label="changes served per 5 s")
+        served.set_ylabel("changes per 5 s", color="#55A868")
+        served.legend(loc="upper right", fontsize=8)
+    colors = {"kill connect": "#C44E52", "kill pipeline": "#DD8452", "pause postgres": "#8172B3",
+              "kill airflow task": "#937860"}
     for fault in faults:
-        color = colors.get(fault.kind, "#937860")
+        color = colors.get(fault.kind, "#64B5CD")
         ax.axvspan(fault.at_s, fault.at_s + fault.recovered_s, color=color, alpha=0.2)
         ax.axvline(fault.at_s, color=color, lw=1)
         ax.annotate(fault.kind, (fault.at_s, 1), xycoords=("data", "axes fraction"), rotation=90, va="top",
@@ -636,5 +644,10 @@ def capstone_timeline(latencies: Sequence[tuple[float, int]], faults: Sequence[A
     ax.set(title="latency from source commit to the serving row, faults shaded until recovered",
            xlabel="seconds since the pipeline started", ylabel="latency (s)")
     ax.legend(loc="upper left", fontsize=8)
+    labels = [f"{f.kind}\n@{f.at_s:.0f} s" for f in faults]
+    bars.barh(labels, [f.recovered_s for f in faults], color=[colors.get(f.kind, "#64B5CD") for f in faults])
+    bars.invert_yaxis()
+    bars.set(title="recovery per fault", xlabel="seconds until the component was back")
+    bars.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     return fig

@@ -58,3 +58,18 @@ def test_reference_gold_counts_a_resent_payment_once_and_ignores_poison():
         (10, date(2024, 1, 15)): (2, Decimal("12.00"), 1, Decimal("5.00"), 1),
         (11, date(2024, 1, 16)): (1, Decimal("1.25"), 0, Decimal("0"), 1)}
     assert reference.dead_letter_expected(stream) == 1 and reference.valid_records(stream) == 2
+
+
+@pytest.mark.parametrize("hours", [0.0, 1.0, 167.9, float("nan"), -5.0])
+def test_the_vacuum_guard_refuses_a_retention_a_running_reader_could_need(hours):
+    from pipeline_patterns.capstone import maintenance
+
+    with pytest.raises(maintenance.UnsafeRetention, match=r"at least 168 hours, found .*running reader"):
+        maintenance.check_retention(hours)
+
+
+@pytest.mark.parametrize("hours", [168.0, 240.0])
+def test_the_vacuum_guard_lets_a_safe_retention_through(hours):
+    from pipeline_patterns.capstone import maintenance
+
+    assert maintenance.check_retention(hours) == hours

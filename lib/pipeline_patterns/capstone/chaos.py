@@ -1,18 +1,24 @@
 """The capstone under chaos: faults injected from outside at seeded random moments while the workload runs.
 
 The pipeline runs as its own process (:mod:`.process`). While the shop's workload and the payments play, a
-thread injects, in a seeded random order and at seeded random moments:
+thread injects, in a seeded random order, after seeded random chunks of the workload and while the next chunks
+play:
 
 * ``kill -9`` of Kafka Connect, restarted at once (Debezium resumes from its last flushed offset and sends
   again what came after it);
 * ``kill -9`` of the pipeline's process (its Spark driver and JVM), started again (Spark replays the
   unfinished batch from its checkpoint);
 * ``SIGSTOP`` of PostgreSQL for ``pause_s`` seconds, then ``SIGCONT`` (the source's writers, Debezium's
-  slot and the serving transactions all wait).
+  slot and the serving transactions all wait);
+* ``kill -9`` of the Airflow task that closes a day (``dags/capstone_daily.py``), inside its transaction:
+  Airflow retries it (:mod:`.daily`). The close waits on the stream's progress first, so this fault also
+  proves that barrier: the closed day must equal the source's day at that moment, so the workload is held
+  (and the faults before it are let finish) while a day closes.
 
 Each fault is recorded with when it began and when its component was back (Connect's connector running again,
-the pipeline's next batch committed, PostgreSQL answering), for the timeline. Nothing here decides whether
-the result is right: :func:`.experiments.outcome` compares it with the independent reference.
+the pipeline's next batch committed, PostgreSQL answering, the daily close's DAG run successful), for the
+timeline. Nothing here decides whether the result is right: :func:`.experiments.outcome` compares it with the
+independent reference.
 """
 
 from __future__ import annotations
@@ -20,21 +26,23 @@ from __future__ import annotations
 import random
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
 from pipeline_patterns import connect, postgres
-from pipeline_patterns.capstone import experiments, serving
+from pipeline_patterns.capstone import daily, experiments, serving
 from pipeline_patterns.capstone.experiments import CapstoneRun
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.faults import ProcessorRun, module_command
+from pipeline_patterns.orchestration.airflow_api import AirflowClient
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import Stack
 from pipeline_patterns.stack.preflight import port_is_free
 
-FAULTS = ("kill connect", "kill pipeline", "pause postgres")
+FAULTS = ("kill connect", "kill pipeline", "pause postgres", "kill airflow task")
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class ChaosRun:
     pipeline_starts: int
     seconds: float
     began_at_ms: int       # epoch ms of the run's start, to place the latency timeline
+    closes: list[daily.Close]  # one per "kill airflow task"
 
 
 def pipeline_process(run: CapstoneRun, lake: Path, stop_file: Path, grace_ms: int, log: Path) -> ProcessorRun:
@@ -112,38 +121,63 @@ def _answers() -> bool:
 
 
 def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log: Path, *, faults: int, seed: int,
-                    poison_rate: float, grace_ms: int, chunks: int = 8, pause_s: float = 3.0) -> ChaosRun:
+                    poison_rate: float, grace_ms: int, chunks: int = 8, pause_s: float = 3.0,
+                    airflow: AirflowClient | None = None) -> ChaosRun:
     """Play the workload in ``chunks`` with the pipeline running, injecting ``faults`` faults (every kind at least
-    once when ``faults >= 3``); then let everything catch up and stop the pipeline."""
+    once when ``faults >= 4``: the Airflow task's kill needs ``airflow``, a client with ``capstone_daily``
+    unpaused); then let everything catch up and stop the pipeline."""
     rng = random.Random(seed)
     kinds = [FAULTS[i % len(FAULTS)] for i in range(faults)]
     rng.shuffle(kinds)
+    if "kill airflow task" in kinds and airflow is None:
+        raise ValueError(f"expected an Airflow client for the {kinds.count('kill airflow task')} Airflow task "
+                         "kill(s) of this plan, found none: pass airflow=lesson_airflow.ready(['capstone_daily'])")
+    closes: list[daily.Close] = []
     stop_file = lake / "STOP"
     proc = pipeline_process(run, lake / "lake", stop_file, grace_ms, log)
     stack = Stack(echo=lambda _: None)
     began, began_ms = time.monotonic(), int(time.time() * 1000)
     proc.start()
+    done: list[Fault] = []
+    injector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chaos")  # one fault at a time, in order
+    injecting: list[Future] = []
     try:
         wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
-        done: list[Fault] = []
-        # faults between chunks, at seeded random chunks (the workload's own connection waits through a paused
-        # PostgreSQL like any client)
+        # faults planned at seeded random chunks; each lands while the next chunks play (the workload's own
+        # connection waits through a paused PostgreSQL like any client). A daily close needs the source still:
+        # the faults before it are let finish, and it runs with the workload held.
         plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
         extra = faults - len(plan)
+        planned = iter(kinds)
+
+        def injected(kind: str) -> None:
+            at = time.monotonic() - began
+            done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
 
         def between(k: int) -> None:
             for _ in range(plan.count(k) + (extra if k == chunks - 1 else 0)):
-                kind = kinds[len(done)]
-                at = time.monotonic() - began
-                done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
+                kind = next(planned)
+                if kind != "kill airflow task" or airflow is None:
+                    injecting.append(injector.submit(injected, kind))
+                    continue
+                for future in injecting:
+                    future.result()
+                day = daily.busiest_day(conn, run.capture.schema, {c.day for c in closes})
+                closes.append(daily.close_with_a_kill(airflow, run, conn, lake / "lake", day))
+                back = time.monotonic() - closes[-1].killed_at
+                done.append(Fault(kind, round(closes[-1].killed_at - began, 2), round(back, 2)))
 
         experiments.play_workload(run, conn, poison_rate, seed, chunks=chunks, between=between)
+        for future in injecting:
+            future.result()  # every fault landed and its component is back (a failed injection raises here)
         experiments.caught_up(run, conn, grace_ms)
         stop_file.touch()
         proc.wait(timeout_s=300)
     finally:
+        injector.shutdown(wait=True, cancel_futures=True)
         proc.kill9()  # a run that failed half-way leaves no pipeline behind (a no-op after a clean exit)
-    return ChaosRun(done, proc.starts, round(time.monotonic() - began, 1), began_ms)
+    done.sort(key=lambda f: f.at_s)
+    return ChaosRun(done, proc.starts, round(time.monotonic() - began, 1), began_ms, closes)
 
 
 def latency_timeline(run: CapstoneRun) -> list[tuple[float, int]]:

@@ -122,5 +122,9 @@ def outcome(run: CapstoneRun, conn: psycopg.Connection) -> Outcome:
 def remove(run: CapstoneRun) -> None:
     """Drop everything the run created at the source, in Kafka and in PostgreSQL."""
     debezium.remove(run.capture)
-    kafka_client.admin().delete_topics([run.payments_topic, run.dlq_topic])
-    serving.drop(run.serving_table, f"{run.serving_table}_batches")
+    admin = kafka_client.admin()
+    try:
+        admin.delete_topics([run.payments_topic, run.dlq_topic])
+    finally:
+        admin.close()
+    serving.drop(run.serving_table, f"{run.serving_table}_batches", serving.close_table(run.serving_table))

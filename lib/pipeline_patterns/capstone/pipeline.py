@@ -46,7 +46,7 @@ from pipeline_patterns.errors.orders import InvalidRecord
 from pipeline_patterns.ingestion.cdc_events import process_cdc_event
 from pipeline_patterns.ingestion.cdc_replica import Replica
 from pipeline_patterns.ingestion.cdc_source import KEYS
-from pipeline_patterns.spark import await_bounded, kafka_stream
+from pipeline_patterns.spark import kafka_stream
 
 BRONZE_DDL = ("topic string, partition int, offset bigint, key string, value binary, kafka_ts_ms bigint, "
               "_batch_id bigint, _ingested_at timestamp")
@@ -116,8 +116,8 @@ class Capstone:
         progress = max([*[c.source_ts_ms for c in changes if c.source_ts_ms is not None], self._progress()])
         paid_orders, dead = self._payments([r for r in rows if r["topic"] == self.payments_topic], progress)
         days |= self._order_days(paid_orders)
-        gold_rows = self._gold(sorted(days))
-        applied = serving.publish(gold_rows, sorted(days), batch_id, self.serving_table, self.ledger, self.sink,
+        gold = self._gold(sorted(days))
+        applied = serving.publish(gold, sorted(days), batch_id, self.serving_table, self.ledger, self.sink,
                                   source_ts, progress)
         self.batches.append({"batch_id": batch_id, "records": len(rows), "changes": len(cdc), "days": len(days),
                              "dead_lettered": dead, "published": applied})
@@ -200,40 +200,38 @@ class Capstone:
         """Gold for ``days``, recomputed from silver and replaced in the gold table; the rows it wrote."""
         if not days:
             return []
-        orders = (self.replica.rows("orders")
-                  .select(F.col("id").cast("bigint").alias("order_id"), F.col("customer_id").cast("int"),
-                          F.col("total").cast("decimal(14,2)").alias("total"),
-                          F.substring("ordered_at", 1, 10).cast("date").alias("day"))
-                  .filter(F.col("day").isin(days)))
-        paid = (self.spark.read.format("delta").load(self.path("payments")).filter(~F.col("dead"))
-                .groupBy("order_id").agg(F.sum("amount").alias("paid")))
-        gold = (orders.join(paid, "order_id", "left").groupBy("customer_id", "day")
-                .agg(F.count("*").cast("int").alias("orders"), F.sum("total").cast("decimal(14,2)").alias("revenue"),
-                     F.count("paid").cast("int").alias("paid_orders"),
-                     F.coalesce(F.sum("paid"), F.lit(0)).cast("decimal(14,2)").alias("paid_amount"))
-                .withColumn("unpaid_orders", (F.col("orders") - F.col("paid_orders")).cast("int")))
-        rows = [tuple(r) for r in gold.collect()]
+        rows = gold_rows(self.replica.rows("orders"), self.spark.read.format("delta").load(self.path("payments")),
+                         days)
         in_days = " OR ".join(f"day = DATE'{d.isoformat()}'" for d in days)  # dates: no user text reaches SQL
         (self.spark.createDataFrame(rows, GOLD_DDL).write.format("delta").mode("overwrite")
          .option("replaceWhere", in_days).save(self.path("gold")))
-        return [(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], int(r[6])) for r in rows]
+        return rows
 
     # -- the query -------------------------------------------------------------------------------
-    def start(self, trigger_seconds: float | None = None, max_offsets_per_trigger: int | None = None):
-        """Start the query: ``availableNow`` (``trigger_seconds=None``) or a trigger every ``trigger_seconds``."""
-        stream = kafka_stream(self.spark, ",".join([*self.cdc_topics, self.payments_topic]), max_offsets_per_trigger)
-        writer = (stream.selectExpr("topic", "partition", "offset", "CAST(key AS STRING) AS key", "value",
-                                    "unix_millis(timestamp) AS kafka_ts_ms")
-                  .writeStream.foreachBatch(self.handle).option("checkpointLocation", self.path("_checkpoint")))
-        if trigger_seconds is None:
-            return writer.trigger(availableNow=True).start()
-        return writer.trigger(processingTime=f"{trigger_seconds} seconds").start()
+    def start(self, trigger_seconds: float = 1.0):
+        """Start the query, a micro-batch every ``trigger_seconds`` (the caller bounds it: :mod:`.process`)."""
+        stream = kafka_stream(self.spark, ",".join([*self.cdc_topics, self.payments_topic]))
+        return (stream.selectExpr("topic", "partition", "offset", "CAST(key AS STRING) AS key", "value",
+                                  "unix_millis(timestamp) AS kafka_ts_ms")
+                .writeStream.foreachBatch(self.handle).option("checkpointLocation", self.path("_checkpoint"))
+                .trigger(processingTime=f"{trigger_seconds} seconds").start())
 
-    def run_available(self, max_offsets_per_trigger: int | None = None) -> list[dict]:
-        """Process everything in the topics not processed yet (``availableNow``), then stop; this run's batches."""
-        first = len(self.batches)
-        await_bounded(self.start(None, max_offsets_per_trigger), "the capstone pipeline")
-        return self.batches[first:]
+
+def gold_rows(orders: DataFrame, payments: DataFrame, days: list[date]) -> list[serving.GoldRow]:
+    """Revenue and paid vs unpaid orders per customer and day, for ``days``, from the orders replica and the
+    payments table (a dead-lettered payment pays nothing). The stream and the daily close both compute gold here."""
+    orders = (orders.select(F.col("id").cast("bigint").alias("order_id"), F.col("customer_id").cast("int"),
+                            F.col("total").cast("decimal(14,2)").alias("total"),
+                            F.substring("ordered_at", 1, 10).cast("date").alias("day"))
+              .filter(F.col("day").isin(days)))
+    paid = payments.filter(~F.col("dead")).groupBy("order_id").agg(F.sum("amount").alias("paid"))
+    gold = (orders.join(paid, "order_id", "left").groupBy("customer_id", "day")
+            .agg(F.count("*").cast("int").alias("orders"), F.sum("total").cast("decimal(14,2)").alias("revenue"),
+                 F.count("paid").cast("int").alias("paid_orders"),
+                 F.coalesce(F.sum("paid"), F.lit(0)).cast("decimal(14,2)").alias("paid_amount"))
+            .withColumn("unpaid_orders", (F.col("orders") - F.col("paid_orders")).cast("int")))
+    return [(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], int(r[6])) for r in gold.collect()]
+
 
 def _day(value: object) -> date | None:
     """The UTC day of Debezium's ISO-8601 timestamp text (``2024-01-15T09:00:00.000000Z``)."""

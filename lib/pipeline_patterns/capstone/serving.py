@@ -10,9 +10,11 @@ database, crash or not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+import psycopg
 from psycopg import sql
 
 from pipeline_patterns import postgres
@@ -21,13 +23,23 @@ COLUMNS = ("customer_id", "day", "orders", "revenue", "paid_orders", "paid_amoun
 GoldRow = tuple[int, date, int, Decimal, int, Decimal, int]
 
 
+def ensure_gold_table(conn: psycopg.Connection, table: str) -> None:
+    """A table of gold rows keyed by (customer_id, day); ``batch_id`` names what wrote each row."""
+    conn.execute(sql.SQL("""
+        CREATE TABLE IF NOT EXISTS {table} (
+            customer_id int NOT NULL, day date NOT NULL, orders int NOT NULL, revenue numeric(14,2) NOT NULL,
+            paid_orders int NOT NULL, paid_amount numeric(14,2) NOT NULL, unpaid_orders int NOT NULL,
+            batch_id bigint NOT NULL, PRIMARY KEY (customer_id, day))""").format(table=sql.Identifier(table)))
+
+
+def close_table(serving_table: str) -> str:
+    """The daily close's table (:mod:`.maintenance`) beside a serving table."""
+    return f"{serving_table}_daily_close"
+
+
 def ensure_tables(table: str, ledger: str) -> None:
     with postgres.connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("""
-            CREATE TABLE IF NOT EXISTS {table} (
-                customer_id int NOT NULL, day date NOT NULL, orders int NOT NULL, revenue numeric(14,2) NOT NULL,
-                paid_orders int NOT NULL, paid_amount numeric(14,2) NOT NULL, unpaid_orders int NOT NULL,
-                batch_id bigint NOT NULL, PRIMARY KEY (customer_id, day))""").format(table=sql.Identifier(table)))
+        ensure_gold_table(conn, table)
         conn.execute(sql.SQL("""
             CREATE TABLE IF NOT EXISTS {ledger} (
                 sink text NOT NULL, batch_id bigint NOT NULL, days int NOT NULL,
@@ -49,12 +61,21 @@ def publish(rows: list[GoldRow], days: list[date], batch_id: int, table: str, le
             (sink, batch_id, len(days), source_ts_ms, progress_ms)).fetchone()
         if claimed is None:
             return False
-        conn.execute(sql.SQL("DELETE FROM {} WHERE day = ANY(%s)").format(sql.Identifier(table)), (days,))
-        with conn.cursor() as cur:
-            cur.executemany(sql.SQL("INSERT INTO {} ({}, batch_id) VALUES ({}, %s)").format(
-                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
-                sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS))), [(*r, batch_id) for r in rows])
+        replace_days(conn, table, days, rows, batch_id)
     return True
+
+
+def replace_days(conn: psycopg.Connection, table: str, days: list[date], rows: list[GoldRow], batch_id: int,
+                 before_insert: Callable[[], None] | None = None) -> None:
+    """In the caller's transaction: delete ``days`` from ``table`` and insert ``rows`` (``before_insert`` runs
+    between the two: the window a kill lands in, in lesson 17)."""
+    conn.execute(sql.SQL("DELETE FROM {} WHERE day = ANY(%s)").format(sql.Identifier(table)), (days,))
+    if before_insert:
+        before_insert()
+    with conn.cursor() as cur:
+        cur.executemany(sql.SQL("INSERT INTO {} ({}, batch_id) VALUES ({}, %s)").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+            sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS))), [(*r, batch_id) for r in rows])
 
 
 def progress_ms(ledger: str, sink: str) -> int:
@@ -81,7 +102,7 @@ def latencies_ms(ledger: str) -> list[tuple[float, int]]:
     return sorted((float(at), int(float(at) - ts)) for at, stamps in rows for ts in stamps)
 
 
-def drop(table: str, ledger: str) -> None:
+def drop(*tables: str) -> None:
     with postgres.connect(autocommit=True) as conn:
-        for name in (table, ledger):
+        for name in tables:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))

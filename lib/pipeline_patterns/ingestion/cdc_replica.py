@@ -130,9 +130,11 @@ class Replica:
                      .whenNotMatchedInsert("NOT s._deleted", every))
         merge.execute()
 
-    def rows(self, table: str) -> DataFrame:
-        """The replica of ``table`` as the source has it: live rows, no bookkeeping columns."""
-        df = self.spark.read.format("delta").load(self.path(table))
+    def rows(self, table: str, version: int | None = None) -> DataFrame:
+        """The replica of ``table`` as the source has it (at Delta ``version``, default the latest): live rows, no
+        bookkeeping columns."""
+        reader = self.spark.read.format("delta")
+        df = (reader.option("versionAsOf", version) if version is not None else reader).load(self.path(table))
         return df.filter(~F.col("_deleted")).drop("_lsn", "_deleted", "_source_ts_ms")
 
 
