@@ -96,6 +96,18 @@ class ProcessorRun:
         self.kills += 1
         return True
 
+    def pause(self) -> None:
+        """SIGSTOP the processor's process group (a Spark driver's JVM too): it holds its state and does nothing."""
+        if self.alive:
+            assert self._proc is not None
+            os.killpg(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause` (harmless if it was not paused or has exited)."""
+        if self._proc is not None and self._proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGCONT)
+
     def kill_when(self, progress: Callable[[], int], at_least: int, timeout_s: float = 120.0) -> bool:
         """Kill the processor once ``progress()`` reaches ``at_least`` (or it exits first).
 

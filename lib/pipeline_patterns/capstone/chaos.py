@@ -11,12 +11,14 @@ play:
 * ``SIGSTOP`` of PostgreSQL for ``pause_s`` seconds, then ``SIGCONT`` (the source's writers, Debezium's
   slot and the serving transactions all wait);
 * ``kill -9`` of the Airflow task that closes a day (``dags/capstone_daily.py``), inside its transaction:
-  Airflow retries it (:mod:`.daily`). The close waits on the stream's progress first, so this fault also
-  proves that barrier: the closed day must equal the source's day at that moment, so the workload is held
-  (and the faults before it are let finish) while a day closes.
+  Airflow retries it (:mod:`.daily`). Before it, the pipeline is frozen (SIGSTOP) and an order of the day is
+  corrected at the source: the close's sensor must wait for the stream, thawed once the sensor is seen
+  waiting. The closed day must equal the source's day at that moment, so the workload is held
+  (and the faults before it are let finish) until the retried close has written the day. The DAG's
+  ``maintain_lake`` (OPTIMIZE, VACUUM) then runs while the workload and the stream go on.
 
 Each fault is recorded with when it began and when its component was back (Connect's connector running again,
-the pipeline's next batch committed, PostgreSQL answering, the daily close's DAG run successful), for the
+the pipeline's next batch committed, PostgreSQL answering, the retried daily close successful), for the
 timeline. Nothing here decides whether the result is right: :func:`.experiments.outcome` compares it with the
 independent reference.
 """
@@ -163,13 +165,18 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
                 for future in injecting:
                     future.result()
                 day = daily.busiest_day(conn, run.capture.schema, {c.day for c in closes})
-                closes.append(daily.close_with_a_kill(airflow, run, conn, lake / "lake", day))
-                back = time.monotonic() - closes[-1].killed_at
-                done.append(Fault(kind, round(closes[-1].killed_at - began, 2), round(back, 2)))
+                proc.pause()  # the stream falls behind a late correction of the day: the close must wait for it
+                try:
+                    closes.append(daily.close_with_a_kill(airflow, run, conn, lake / "lake", day, proc.resume))
+                finally:
+                    proc.resume()
+                done.append(Fault(kind, round(closes[-1].killed_at - began, 2), round(closes[-1].recovered_s, 2)))
 
         experiments.play_workload(run, conn, poison_rate, seed, chunks=chunks, between=between)
         for future in injecting:
             future.result()  # every fault landed and its component is back (a failed injection raises here)
+        if airflow is not None:  # each close's maintain_lake ran beside the stream and the workload
+            closes[:] = [daily.finish(airflow, close) for close in closes]
         experiments.caught_up(run, conn, grace_ms)
         stop_file.touch()
         proc.wait(timeout_s=300)

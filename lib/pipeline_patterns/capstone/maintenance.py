@@ -114,11 +114,12 @@ def vacuum(spark: SparkSession, path: str, retention_hours: float = MIN_RETENTIO
     spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
     before = _files_on_disk(path)
     DeltaTable.forPath(spark, path).vacuum(hours)
-    return {"table": Path(path).name, "retention_hours": hours, "deleted": before - _files_on_disk(path)}
+    return {"table": Path(path).name, "retention_hours": hours, "deleted": len(before - _files_on_disk(path))}
 
 
-def _files_on_disk(path: str) -> int:
-    return sum(1 for f in Path(path).rglob("*.parquet") if "_delta_log" not in f.parts)
+def _files_on_disk(path: str) -> set[Path]:
+    """The table's data files on disk (a running writer may add some meanwhile: compare sets, not counts)."""
+    return {f for f in Path(path).rglob("*.parquet") if "_delta_log" not in f.parts}
 
 
 def maintain(spark: SparkSession, lake: Path, retention_hours: float = MIN_RETENTION_HOURS) -> dict:
