@@ -286,10 +286,16 @@ class AirflowClient:
         return self.dag_run(dag_id, run_id)
 
     def delete_runs(self, dag_id: str) -> int:
-        """Delete every run of ``dag_id`` (a lesson starts from no history); how many there were."""
+        """Delete every run of ``dag_id`` (a lesson starts from no history); how many there were.
+
+        A run still going (left by an interrupted lesson or test) is marked failed first: Airflow refuses to
+        delete a running run, and its tasks are stopped."""
         runs = self.dag_runs(dag_id)
         for run in runs:
-            self.call("DELETE", f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}")
+            path = f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run.run_id, safe='')}"
+            if run.state not in FINISHED:
+                self.call("PATCH", path, json={"state": "failed"})
+            self.call("DELETE", path)
         return len(runs)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
