@@ -11,14 +11,17 @@ from __future__ import annotations
 import pytest
 
 from pipeline_patterns.capstone import maintenance
-from pipeline_patterns.spark import SMALL_TABLES_CONF, get_spark
+from pipeline_patterns.spark import SMALL_TABLES_CONF, get_spark, temporary_conf
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def spark():
-    return get_spark("capstone-maintenance-test", conf={**SMALL_TABLES_CONF, "spark.ui.enabled": "false"})
+    """This process's session with the small-table settings for this module only (a session outlives modules)."""
+    session = get_spark("capstone-maintenance-test")
+    with temporary_conf(session, SMALL_TABLES_CONF):
+        yield session
 
 
 def table_of_four_appends(spark, path: str) -> int:
