@@ -12,7 +12,8 @@
 * ``maintain_lake`` compacts bronze (``OPTIMIZE``) and vacuums every table behind the retention guard.
 
 ``lake``, ``schema`` and ``serving_table`` name the capstone run (the run's conf). The code lives in
-``pipeline_patterns.capstone.maintenance``, imported inside the tasks so that parsing this file stays fast.
+``pipeline_patterns.capstone.barrier`` and ``.maintenance``, imported inside the tasks so that parsing this file
+stays fast (and the first two tasks never import Spark).
 """
 
 from __future__ import annotations
@@ -42,15 +43,15 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 def capstone_daily():
     @task
     def mark_source(run_id=None) -> int:
-        from pipeline_patterns.capstone import maintenance
+        from pipeline_patterns.capstone import barrier
 
-        return maintenance.mark_source(run_id)
+        return barrier.mark_source(run_id)
 
     @task.sensor(poke_interval=1, timeout=300, mode="poke")
     def stream_caught_up(since_ms: int, params=None) -> PokeReturnValue:
-        from pipeline_patterns.capstone import maintenance
+        from pipeline_patterns.capstone import barrier
 
-        progress = maintenance.stream_has_applied(params["serving_table"], params["lake"], since_ms)
+        progress = barrier.stream_has_applied(params["serving_table"], params["lake"], since_ms)
         return PokeReturnValue(is_done=progress is not None, xcom_value=progress)
 
     @task

@@ -1,9 +1,6 @@
 """The capstone's daily side, run by Airflow (``dags/capstone_daily.py``) while the stream keeps running.
 
-* :func:`mark_source` and :func:`stream_has_applied` — a barrier on the stream's progress. The DAG writes a
-  logical decoding message at the source and its sensor waits until the stream's serving ledger records a
-  source commit at least that new: every change committed before the day's close has then been through bronze,
-  silver, gold and serving. (A clock alone cannot say this: the stream may be down or behind.)
+* the barrier before the close is :mod:`.barrier` (no Spark there: the DAG's first two tasks stay light);
 * :func:`close_day` — the daily gold job: one day's gold recomputed in batch from silver, written to the
   ``<serving>_daily_close`` table in one transaction (delete the day, insert its rows). A killed try leaves the
   table as it was (its transaction never commits); its retry writes the same day again.
@@ -17,8 +14,6 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +26,6 @@ from pyspark.sql import SparkSession
 from pipeline_patterns import postgres
 from pipeline_patterns.capstone import serving
 from pipeline_patterns.capstone.pipeline import gold_rows
-from pipeline_patterns.ingestion import debezium
 from pipeline_patterns.ingestion.cdc_replica import Replica
 from pipeline_patterns.ingestion.cdc_source import KEYS
 
@@ -41,21 +35,6 @@ MIN_RETENTION_HOURS = 168.0  # Delta's default delta.deletedFileRetentionDuratio
 
 class UnsafeRetention(ValueError):
     """A VACUUM retention that could delete files a running reader still needs."""
-
-
-def mark_source(run_id: str) -> int:
-    """Write a marker at the source; the epoch ms read just before its commit (the marker's commit is newer)."""
-    with postgres.connect() as conn:
-        before_ms = int(time.time() * 1000)
-        debezium.mark(conn, f"daily close {run_id} {uuid.uuid4().hex[:8]}")
-    return before_ms
-
-
-def stream_has_applied(serving_table: str, sink: str, since_ms: int) -> int | None:
-    """The stream's progress (epoch ms of the newest source commit in a committed serving batch) once it has
-    reached ``since_ms``; None before."""
-    progress = serving.progress_ms(f"{serving_table}_batches", sink)
-    return progress if progress >= since_ms else None
 
 
 @dataclass(frozen=True)
