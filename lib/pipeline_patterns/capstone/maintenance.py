@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -46,7 +46,7 @@ class DayClose:
 
 
 def close_day(spark: SparkSession, lake: Path, schema: str, serving_table: str, day: date,
-              hold: object = None) -> DayClose:
+              hold: Callable[[], None] | None = None) -> DayClose:
     """Recompute ``day``'s gold from silver and replace it in the daily close table, in one transaction.
 
     ``hold`` (lesson 17's kill window) is called between the DELETE and the INSERT, inside the transaction.
@@ -59,7 +59,7 @@ def close_day(spark: SparkSession, lake: Path, schema: str, serving_table: str, 
         serving.ensure_gold_table(conn, table)
         conn.commit()
         with conn.transaction():
-            serving.replace_days(conn, table, [day], rows, version, before_insert=hold)  # type: ignore[arg-type]
+            serving.replace_days(conn, table, [day], rows, version, before_insert=hold)
     return DayClose(day, len(rows), str(sum((r[3] for r in rows), start=0)), version)
 
 
