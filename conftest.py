@@ -44,11 +44,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[CLOSED_AT_END] = _close_what_tests_left_open()
-    if _started_by_tests:
-        from pipeline_patterns.stack import Stack
+    try:
+        session.config.stash[CLOSED_AT_END] = _close_what_tests_left_open()
+    finally:  # a stack the tests started is stopped whatever the cleanup met
+        if _started_by_tests:
+            from pipeline_patterns.stack import Stack
 
-        Stack().down()
+            Stack().down()
 
 
 CLOSED_AT_END = pytest.StashKey[list[str]]()

@@ -100,7 +100,8 @@ class ProcessorRun:
         """SIGSTOP the processor's process group (a Spark driver's JVM too): it holds its state and does nothing."""
         if self.alive:
             assert self._proc is not None
-            os.killpg(self._proc.pid, signal.SIGSTOP)
+            with suppress(ProcessLookupError):  # it may exit between the check and the signal
+                os.killpg(self._proc.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
         """SIGCONT after :meth:`pause` (harmless if it was not paused or has exited)."""

@@ -45,7 +45,9 @@ def test_serving_is_exact_and_the_dead_letters_balance_under_chaos(tmp_path, ful
             assert result.balanced
             assert result.dlq_reasons == reference.dead_letter_reasons(run.payments)
             assert len(ran.closes) == faults // 4
-            for close in ran.closes:  # waited for the frozen stream; killed once in its transaction, retried; exact
+            # each close: its sensor seen waiting on the frozen stream (a sensor done while frozen raises in
+            # daily.close_with_a_kill); killed once in its transaction, retried; exact
+            for close in ran.closes:
                 assert (close.state, close.tries) == ("success", 2)
                 assert close.expected and daily.closed_rows(run, close.day) == close.expected
                 # OPTIMIZE beside the running stream compacted bronze; the stream went on (serving is exact)

@@ -17,10 +17,10 @@ play:
   (and the faults before it are let finish) until the retried close has written the day. The DAG's
   ``maintain_lake`` (OPTIMIZE, VACUUM) then runs while the workload and the stream go on.
 
-Each fault is recorded with when it began and when its component was back (Connect's connector running again,
-the pipeline's next batch committed, PostgreSQL answering, the retried daily close successful), for the
-timeline. Nothing here decides whether the result is right: :func:`.experiments.outcome` compares it with the
-independent reference.
+Each fault is recorded with when it began (for the Airflow close: its kill) and when its component was back
+(Connect's connector running again, the pipeline's next batch committed, PostgreSQL answering, the retried daily
+close successful), for the timeline. Nothing here decides whether the result is right:
+:func:`.experiments.outcome` compares it with the independent reference.
 """
 
 from __future__ import annotations

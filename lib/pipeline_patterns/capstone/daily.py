@@ -5,7 +5,8 @@
 chaos run calls it between two chunks of the workload). The close's sensor must be seen waiting on the frozen
 stream; the stream is thawed; the close's task parks in lesson 15's kill window, between its DELETE and its
 INSERT, and is killed from outside; Airflow retries it. The day's reference is computed from the source after
-the correction, so the close can be checked exactly: a close that did not wait would miss the correction. The
+the correction, so the close can be checked exactly. The barrier itself is checked while the stream is frozen:
+a sensor that succeeds then fails the run (the retried close reads silver after the thaw either way). The
 workload may go on once the retry has written the day; :func:`finish` waits for the rest of the run
 (``maintain_lake``) and collects what its tasks returned.
 """

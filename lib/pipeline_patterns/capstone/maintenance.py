@@ -1,7 +1,8 @@
 """The capstone's daily side, run by Airflow (``dags/capstone_daily.py``) while the stream keeps running.
 
 * the barrier before the close is :mod:`.barrier` (no Spark there: the DAG's first two tasks stay light);
-* :func:`close_day` — the daily gold job: one day's gold recomputed in batch from silver, written to the
+* :func:`close_day` — the daily gold job: one day's gold recomputed in batch from silver (the orders replica
+  pinned to the version it found; payments at their newest, they only grow), written to the
   ``<serving>_daily_close`` table in one transaction (delete the day, insert its rows). A killed try leaves the
   table as it was (its transaction never commits); its retry writes the same day again.
 * :func:`compact` — ``OPTIMIZE`` of bronze, the table the stream appends a few files to on every batch.
