@@ -1,20 +1,20 @@
 """The capstone under chaos: faults injected from outside at seeded random moments while the workload runs.
 
-The pipeline runs as its own process (:mod:`.process`). While the shop's workload and the payments play, a
-thread injects, in a seeded random order, after seeded random chunks of the workload and while the next chunks
-play:
+The pipeline runs as its own process (:mod:`.process`). While the shop's workload and the payments play,
+threads inject, in a seeded random order, at seeded random moments after seeded random chunks of the workload
+(while the next chunks play; faults of different kinds may overlap):
 
 * ``kill -9`` of Kafka Connect, restarted at once (Debezium resumes from its last flushed offset and sends
   again what came after it);
 * ``kill -9`` of the pipeline's process (its Spark driver and JVM), started again (Spark replays the
-  unfinished batch from its checkpoint);
+  unfinished batch from its checkpoint; a marker written at the source then gives it something new to commit);
 * ``SIGSTOP`` of PostgreSQL for ``pause_s`` seconds, then ``SIGCONT`` (the source's writers, Debezium's
   slot and the serving transactions all wait);
 * ``kill -9`` of the Airflow task that closes a day (``dags/capstone_daily.py``), inside its transaction:
   Airflow retries it (:mod:`.daily`). Before it, the pipeline is frozen (SIGSTOP) and an order of the day is
   corrected at the source: the close's sensor must wait for the stream, thawed once the sensor is seen
   waiting. The closed day must equal the source's day at that moment, so the workload is held
-  (and the faults before it are let finish) until the retried close has written the day. The DAG's
+  (and a kill of the pipeline before it is let finish) until the retried close has written the day. The DAG's
   ``maintain_lake`` (OPTIMIZE, VACUUM) then runs while the workload and the stream go on.
 
 Each fault is recorded with when it began (for the Airflow close: its kill) and when its component was back
@@ -39,6 +39,7 @@ from pipeline_patterns.capstone import daily, experiments, serving
 from pipeline_patterns.capstone.experiments import CapstoneRun
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.faults import ProcessorRun, module_command
+from pipeline_patterns.ingestion import debezium
 from pipeline_patterns.orchestration.airflow_api import AirflowClient
 from pipeline_patterns.poll import wait_until
 from pipeline_patterns.stack import Stack
@@ -101,6 +102,8 @@ def inject(kind: str, run: CapstoneRun, proc: ProcessorRun, stack: Stack, pause_
         before = _batches(run)
         proc.kill9()
         proc.start()
+        with postgres.connect() as conn:  # something new to process, even if the killed batch was the last
+            debezium.mark(conn, f"chaos: the pipeline restarted ({proc.starts})")
         wait_until(lambda: _batches(run) > before or not proc.alive, 180, "the restarted pipeline's next batch")
     elif kind == "pause postgres":
         stack.pause("postgres")
@@ -124,16 +127,25 @@ def _answers() -> bool:
 
 def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log: Path, *, faults: int, seed: int,
                     poison_rate: float, grace_ms: int, chunks: int = 8, pause_s: float = 3.0,
-                    airflow: AirflowClient | None = None) -> ChaosRun:
+                    airflow: AirflowClient | None = None, max_delay_s: float = 3.0) -> ChaosRun:
     """Play the workload in ``chunks`` with the pipeline running, injecting ``faults`` faults (every kind at least
     once when ``faults >= 4``: the Airflow task's kill needs ``airflow``, a client with ``capstone_daily``
-    unpaused); then let everything catch up and stop the pipeline."""
+    unpaused); then let everything catch up and stop the pipeline.
+
+    The workload starts with the pipeline's process, not after its first batch. A fault planned at chunk ``k``
+    lands a seeded random 0-``max_delay_s`` seconds after that chunk was committed, while the next chunks play,
+    and once the pipeline has committed its first batch. Faults of different kinds may overlap (a thread per
+    kind); two of one kind never do.
+    """
     rng = random.Random(seed)
     kinds = [FAULTS[i % len(FAULTS)] for i in range(faults)]
     rng.shuffle(kinds)
     if "kill airflow task" in kinds and airflow is None:
         raise ValueError(f"expected an Airflow client for the {kinds.count('kill airflow task')} Airflow task "
                          "kill(s) of this plan, found none: pass airflow=lesson_airflow.ready(['capstone_daily'])")
+    plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
+    plan += [chunks - 1] * (faults - len(plan))  # more faults than chunks: the rest after the last chunk
+    delays = [round(rng.uniform(0, max_delay_s), 2) for _ in kinds]
     closes: list[daily.Close] = []
     stop_file = lake / "STOP"
     proc = pipeline_process(run, lake / "lake", stop_file, grace_ms, log)
@@ -141,47 +153,53 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
     began, began_ms = time.monotonic(), int(time.time() * 1000)
     proc.start()
     done: list[Fault] = []
-    injector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chaos")  # one fault at a time, in order
+    first_batch = threading.Event()
+    injectors = {kind: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"chaos-{kind.split()[-1]}")
+                 for kind in FAULTS}  # kinds side by side; one fault of a kind at a time, in order
     injecting: list[Future] = []
+    pipeline_kills: list[Future] = []
+    planned = iter(zip(kinds, delays, strict=True))
+
+    def injected(kind: str, delay_s: float) -> None:
+        if not first_batch.is_set():
+            wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
+            first_batch.set()
+        threading.Event().wait(delay_s)  # the fault's random moment, planned: not a wait for readiness
+        at = time.monotonic() - began
+        done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
+
+    def between(k: int) -> None:
+        for _ in range(plan.count(k)):
+            kind, delay_s = next(planned)
+            if kind != "kill airflow task" or airflow is None:
+                injecting.append(injectors[kind].submit(injected, kind, delay_s))
+                if kind == "kill pipeline":
+                    pipeline_kills.append(injecting[-1])
+                continue
+            # a daily close freezes and thaws the pipeline itself: a kill of the pipeline before it finishes first
+            # (Connect and PostgreSQL may still be down: the close's sensor waits for them too)
+            for future in pipeline_kills:
+                future.result()
+            day = daily.busiest_day(conn, run.capture.schema, {c.day for c in closes})
+            proc.pause()  # the stream falls behind a late correction of the day: the close must wait for it
+            try:
+                closes.append(daily.close_with_a_kill(airflow, run, conn, lake / "lake", day, proc.resume))
+            finally:
+                proc.resume()
+            done.append(Fault(kind, round(closes[-1].killed_at - began, 2), round(closes[-1].recovered_s, 2)))
+
     try:
-        wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
-        # faults planned at seeded random chunks; each lands while the next chunks play (the workload's own
-        # connection waits through a paused PostgreSQL like any client). A daily close needs the source still:
-        # the faults before it are let finish, and it runs with the workload held.
-        plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
-        extra = faults - len(plan)
-        planned = iter(kinds)
-
-        def injected(kind: str) -> None:
-            at = time.monotonic() - began
-            done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
-
-        def between(k: int) -> None:
-            for _ in range(plan.count(k) + (extra if k == chunks - 1 else 0)):
-                kind = next(planned)
-                if kind != "kill airflow task" or airflow is None:
-                    injecting.append(injector.submit(injected, kind))
-                    continue
-                for future in injecting:
-                    future.result()
-                day = daily.busiest_day(conn, run.capture.schema, {c.day for c in closes})
-                proc.pause()  # the stream falls behind a late correction of the day: the close must wait for it
-                try:
-                    closes.append(daily.close_with_a_kill(airflow, run, conn, lake / "lake", day, proc.resume))
-                finally:
-                    proc.resume()
-                done.append(Fault(kind, round(closes[-1].killed_at - began, 2), round(closes[-1].recovered_s, 2)))
-
         experiments.play_workload(run, conn, poison_rate, seed, chunks=chunks, between=between)
         for future in injecting:
             future.result()  # every fault landed and its component is back (a failed injection raises here)
+        experiments.caught_up(run, conn, grace_ms)
+        stop_file.touch()  # the pipeline processes what is available, then exits
         if airflow is not None:  # each close's maintain_lake ran beside the stream and the workload
             closes[:] = [daily.finish(airflow, close) for close in closes]
-        experiments.caught_up(run, conn, grace_ms)
-        stop_file.touch()
         proc.wait(timeout_s=300)
     finally:
-        injector.shutdown(wait=True, cancel_futures=True)
+        for injector in injectors.values():
+            injector.shutdown(wait=True, cancel_futures=True)
         proc.kill9()  # a run that failed half-way leaves no pipeline behind (a no-op after a clean exit)
     done.sort(key=lambda f: f.at_s)
     return ChaosRun(done, proc.starts, round(time.monotonic() - began, 1), began_ms, closes)

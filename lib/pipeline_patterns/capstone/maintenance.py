@@ -26,7 +26,8 @@ from pyspark.sql import SparkSession
 
 from pipeline_patterns import postgres
 from pipeline_patterns.capstone import serving
-from pipeline_patterns.capstone.pipeline import gold_rows
+from pipeline_patterns.capstone.gold import gold_rows
+from pipeline_patterns.capstone.pipeline import DRIVER_CONF
 from pipeline_patterns.ingestion.cdc_replica import Replica
 from pipeline_patterns.ingestion.cdc_source import KEYS
 
@@ -119,7 +120,7 @@ def lake_session(app: str, lake: str) -> Iterator[tuple[SparkSession, Path]]:
     if not (root / "silver" / "orders" / "_delta_log").is_dir():
         raise FileNotFoundError(f"expected the capstone's lake at {lake!r} (with silver/orders as a Delta table), "
                                 "found none: pass the running pipeline's lake folder as the run's conf 'lake'")
-    spark = get_spark(app, conf={**SMALL_TABLES_CONF, "spark.ui.enabled": "false"})
+    spark = get_spark(app, conf={**SMALL_TABLES_CONF, **DRIVER_CONF})
     try:
         yield spark, root
     finally:

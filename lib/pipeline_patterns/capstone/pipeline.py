@@ -30,6 +30,7 @@ crash are told apart by their ``source`` header, as in lesson 11).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from pyspark.sql import functions as F
 
 from pipeline_patterns import kafka_client
 from pipeline_patterns.capstone import serving
+from pipeline_patterns.capstone.gold import GOLD_DDL, gold_rows
 from pipeline_patterns.capstone.payments import UNKNOWN_ORDER_REASON, validate
 from pipeline_patterns.errors.dlq_headers import dlq_headers
 from pipeline_patterns.errors.orders import InvalidRecord
@@ -52,8 +54,13 @@ BRONZE_DDL = ("topic string, partition int, offset bigint, key string, value bin
               "_batch_id bigint, _ingested_at timestamp")
 PAYMENTS_DDL = ("payment_id string, order_id bigint, amount decimal(14,2), kafka_ts_ms bigint, source string, "
                 "raw binary, dead boolean")
-GOLD_DDL = ("customer_id int, day date, orders int, revenue decimal(14,2), paid_orders int, "
-            "paid_amount decimal(14,2), unpaid_orders int")
+DRIVER_CONF = {"spark.driver.memory": "512m", "spark.driver.defaultJavaOptions": "-Xms64m", "spark.ui.enabled": "false"}
+"""The capstone's Spark drivers (the pipeline's process, the daily tasks'): a heap of at most 512 MiB that starts
+small (a batch holds at most :data:`MAX_RECORDS` records, and two driver JVMs share a laptop with the stack;
+without ``-Xms`` the JVM starts at 1/64 of the machine's memory and fills that much before its first collection)."""
+MAX_RECORDS = 5000
+"""Records per micro-batch at most (``maxOffsetsPerTrigger``), so that a batch after a restart stays small."""
+
 
 
 class UnknownOrder(InvalidRecord):
@@ -97,8 +104,8 @@ class Capstone:
 
     # -- one micro-batch ---------------------------------------------------------------------------
     def handle(self, batch: DataFrame, batch_id: int) -> None:
-        rows = batch.orderBy("topic", "partition", "offset").collect()
-        self._bronze(rows, batch_id)
+        # sorted on the driver: a Spark orderBy would add a shuffle stage to every batch
+        rows = sorted(batch.collect(), key=lambda r: (r["topic"], r["partition"], r["offset"]))
         cdc = [r for r in rows if r["topic"] in self.cdc_topics]
         changes = [process_cdc_event(json.loads(r["value"]) if r["value"] else None,
                                      json.loads(r["key"]) if r["key"] else None) for r in cdc]
@@ -110,13 +117,23 @@ class Capstone:
                           and "id" in c.row and not (c.before and c.before.get("ordered_at"))}
         days = {d for c in order_changes for part in (c.row, c.before) if part
                 for d in [_day(part.get("ordered_at"))] if d} | self._order_days(without_before)
-        self.replica.apply([(r["key"], r["value"].decode() if r["value"] else None, r["offset"]) for r in cdc],
-                           batch_id)
         source_ts = [c.source_ts_ms for c in changes if c.source_ts_ms is not None and c.table]
         progress = max([*[c.source_ts_ms for c in changes if c.source_ts_ms is not None], self._progress()])
-        paid_orders, dead = self._payments([r for r in rows if r["topic"] == self.payments_topic], progress)
-        days |= self._order_days(paid_orders)
-        gold = self._gold(sorted(days))
+        payment_rows = [r for r in rows if r["topic"] == self.payments_topic]
+        # bronze, the replica and the valid payments are three tables, independent within a batch: their writes
+        # run side by side (on 2 cores most of a small Delta write is the driver planning it); the unknown orders
+        # need the replica and the payments, and gold needs them too; serving waits for everything
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix=f"batch-{batch_id}") as pool:
+            bronze = pool.submit(self._bronze, rows, batch_id)
+            replica = pool.submit(self.replica.apply, [(r["key"], r["value"].decode() if r["value"] else None,
+                                                        r["offset"]) for r in cdc], batch_id)
+            paid_orders, poison = self._valid_payments(payment_rows)
+            replica.result()
+            unknown = pool.submit(self._unknown_payments, progress)
+            days |= self._order_days(paid_orders)
+            gold = self._gold(sorted(days))  # an unknown order is in no day: gold does not wait for its payment
+            dead = poison + unknown.result()
+            bronze.result()
         applied = serving.publish(gold, sorted(days), batch_id, self.serving_table, self.ledger, self.sink,
                                   source_ts, progress)
         self.batches.append({"batch_id": batch_id, "records": len(rows), "changes": len(cdc), "days": len(days),
@@ -140,8 +157,8 @@ class Capstone:
         """The newest source commit time the pipeline had applied before this batch (0 before the first)."""
         return serving.progress_ms(self.ledger, self.sink)
 
-    def _payments(self, rows: list, progress_ms: int) -> tuple[set[int], int]:
-        """Validate, MERGE the valid, dead-letter the poison and the payments of unknown orders.
+    def _valid_payments(self, rows: list) -> tuple[set[int], int]:
+        """Validate the batch's payment records: MERGE the valid ones, dead-letter the poison.
 
         Returns the orders whose payments changed in this batch and how many records were dead-lettered.
         """
@@ -155,23 +172,30 @@ class Capstone:
                 dead.append((r, raw, exc))
                 continue
             valid.append((p["payment_id"], p["order_id"], p["amount"], r["kafka_ts_ms"], source, raw, False))
-        payments = DeltaTable.forPath(self.spark, self.path("payments"))
         if valid:
             first_copy: dict[str, tuple] = {}
             for row in valid:  # a payment resent within the batch: its first copy (lowest offset) is kept
                 first_copy.setdefault(row[0], row)
             source_df = self.spark.createDataFrame(list(first_copy.values()), PAYMENTS_DDL)
-            (payments.alias("t").merge(source_df.alias("s"), "t.payment_id = s.payment_id")
-             .whenNotMatchedInsertAll().execute())
+            (DeltaTable.forPath(self.spark, self.path("payments")).alias("t")
+             .merge(source_df.alias("s"), "t.payment_id = s.payment_id").whenNotMatchedInsertAll().execute())
+        self._dead_letter(dead)
+        return {row[1] for row in valid}, len(dead)
+
+    def _unknown_payments(self, progress_ms: int) -> int:
+        """Dead-letter the held payments whose order is unknown (:meth:`_unknown_orders`) and mark them dead in
+        silver; how many."""
         unknown = self._unknown_orders(progress_ms)
+        dead = []
         for payment in unknown:
             topic, partition, offset = kafka_client.parse_source_position(payment["source"].encode())
             dead.append(({"topic": topic, "partition": partition, "offset": offset}, bytes(payment["raw"]),
                          UnknownOrder(payment["order_id"])))
-        self._dead_letter(dead)
+        self._dead_letter(dead)  # acknowledged before they are marked: a crash between sends them again
         if unknown:
-            payments.update(F.col("payment_id").isin([p["payment_id"] for p in unknown]), {"dead": F.lit(True)})
-        return {row[1] for row in valid}, len(dead)
+            DeltaTable.forPath(self.spark, self.path("payments")).update(
+                F.col("payment_id").isin([p["payment_id"] for p in unknown]), {"dead": F.lit(True)})
+        return len(dead)
 
     def _unknown_orders(self, progress_ms: int) -> list:
         """Held payments whose order the replica has never seen, although the changes have moved past them."""
@@ -208,29 +232,15 @@ class Capstone:
         return rows
 
     # -- the query -------------------------------------------------------------------------------
-    def start(self, trigger_seconds: float = 1.0):
-        """Start the query, a micro-batch every ``trigger_seconds`` (the caller bounds it: :mod:`.process`)."""
-        stream = kafka_stream(self.spark, ",".join([*self.cdc_topics, self.payments_topic]))
+    def start(self, trigger_seconds: float = 1.0, max_records: int | None = MAX_RECORDS):
+        """Start the query, a micro-batch every ``trigger_seconds`` of at most ``max_records`` records (a
+        restart after a long outage works through its backlog in bounded batches: each batch is collected to
+        the driver). The caller bounds the run: :mod:`.process`."""
+        stream = kafka_stream(self.spark, ",".join([*self.cdc_topics, self.payments_topic]), max_records)
         return (stream.selectExpr("topic", "partition", "offset", "CAST(key AS STRING) AS key", "value",
                                   "unix_millis(timestamp) AS kafka_ts_ms")
                 .writeStream.foreachBatch(self.handle).option("checkpointLocation", self.path("_checkpoint"))
                 .trigger(processingTime=f"{trigger_seconds} seconds").start())
-
-
-def gold_rows(orders: DataFrame, payments: DataFrame, days: list[date]) -> list[serving.GoldRow]:
-    """Revenue and paid vs unpaid orders per customer and day, for ``days``, from the orders replica and the
-    payments table (a dead-lettered payment pays nothing). The stream and the daily close both compute gold here."""
-    orders = (orders.select(F.col("id").cast("bigint").alias("order_id"), F.col("customer_id").cast("int"),
-                            F.col("total").cast("decimal(14,2)").alias("total"),
-                            F.substring("ordered_at", 1, 10).cast("date").alias("day"))
-              .filter(F.col("day").isin(days)))
-    paid = payments.filter(~F.col("dead")).groupBy("order_id").agg(F.sum("amount").alias("paid"))
-    gold = (orders.join(paid, "order_id", "left").groupBy("customer_id", "day")
-            .agg(F.count("*").cast("int").alias("orders"), F.sum("total").cast("decimal(14,2)").alias("revenue"),
-                 F.count("paid").cast("int").alias("paid_orders"),
-                 F.coalesce(F.sum("paid"), F.lit(0)).cast("decimal(14,2)").alias("paid_amount"))
-            .withColumn("unpaid_orders", (F.col("orders") - F.col("paid_orders")).cast("int")))
-    return [(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], int(r[6])) for r in gold.collect()]
 
 
 def _day(value: object) -> date | None:

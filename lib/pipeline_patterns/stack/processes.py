@@ -78,6 +78,9 @@ class PidFiles:
         return ProcessState.PAUSED if proc.status() == psutil.STATUS_STOPPED else ProcessState.RUNNING
 
 
+MALLOC = {"MALLOC_ARENA_MAX": "2"}
+
+
 def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
                   cwd: Path | None = None, inherit_env: bool = True) -> subprocess.Popen:
     """Start ``cmd`` in its own session (so a kill of its group takes its children too),
@@ -85,7 +88,9 @@ def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
     through here: the stack's services, the processors a lesson kills, the fake services.
 
     ``env`` is added to this process's environment, or with ``inherit_env=False`` is the whole
-    environment (a service that must not see some of the caller's variables builds it itself)."""
+    environment (a service that must not see some of the caller's variables builds it itself).
+    ``MALLOC_ARENA_MAX`` is 2 unless set: glibc gives every thread that allocates its own arena (up to 8 per
+    core), and the JVMs' and Airflow's many threads kept tens of MiB each of them resident."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -94,7 +99,7 @@ def start_process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(env or {})} if inherit_env else dict(env or {}),
+            env={**MALLOC, **os.environ, **(env or {})} if inherit_env else {**MALLOC, **(env or {})},
             cwd=cwd,
         )
 
