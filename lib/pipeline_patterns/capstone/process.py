@@ -32,7 +32,7 @@ CONF = {**RESTART_SAFE_CONF, **SMALL_TABLES_CONF, **DRIVER_CONF}
 @click.option("--max-records", type=int, default=MAX_RECORDS, show_default=True,
               help="records per micro-batch at most (maxOffsetsPerTrigger)")
 @click.option("--stop-file", required=True, type=click.Path(path_type=Path))
-@click.option("--max-seconds", type=float, default=600, show_default=True)
+@click.option("--max-seconds", type=float, default=3600, show_default=True)
 def main(lake: Path, schema: str, cdc_topics: tuple[str, ...], payments_topic: str, dlq_topic: str,
          serving_table: str, grace_ms: int, max_records: int, stop_file: Path, max_seconds: float) -> None:
     """Run the capstone pipeline until STOP_FILE exists, then catch up and exit."""
