@@ -73,3 +73,23 @@ def test_the_vacuum_guard_lets_a_safe_retention_through(hours):
     from pipeline_patterns.capstone import maintenance
 
     assert maintenance.check_retention(hours) == hours
+
+
+def test_the_fault_plan_is_seeded_holds_every_kind_and_spreads_over_the_chunks():
+    from pipeline_patterns.capstone.chaos import FAULTS, plan_faults
+
+    plan = plan_faults(faults=4, chunks=6, seed=42, max_delay_s=3.0)
+    assert plan == plan_faults(faults=4, chunks=6, seed=42, max_delay_s=3.0)
+    assert plan != plan_faults(faults=4, chunks=6, seed=7, max_delay_s=3.0)
+    assert sorted(p.kind for p in plan) == sorted(FAULTS)
+    chunks = [p.after_chunk for p in plan]
+    assert chunks == sorted(chunks) and len(set(chunks)) == 4 and all(0 <= c < 6 for c in chunks)
+    assert all(0 <= p.delay_s <= 3.0 for p in plan) and len({p.delay_s for p in plan}) == 4
+
+
+def test_more_faults_than_chunks_land_after_the_last_chunk():
+    from pipeline_patterns.capstone.chaos import FAULTS, plan_faults
+
+    plan = plan_faults(faults=12, chunks=8, seed=11)
+    assert Counter(p.kind for p in plan) == {kind: 3 for kind in FAULTS}
+    assert Counter(p.after_chunk for p in plan) == {**{c: 1 for c in range(7)}, 7: 5}

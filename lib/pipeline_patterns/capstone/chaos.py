@@ -64,6 +64,26 @@ class ChaosRun:
     closes: list[daily.Close]  # one per "kill airflow task"
 
 
+@dataclass(frozen=True)
+class PlannedFault:
+    kind: str
+    after_chunk: int       # lands after this chunk of the workload was committed
+    delay_s: float         # this long after it
+
+
+def plan_faults(faults: int, chunks: int, seed: int, max_delay_s: float = 3.0) -> list[PlannedFault]:
+    """``faults`` faults in a seeded random order (every kind in turn, so each at least once when ``faults >= 4``),
+    after seeded random chunks (distinct while there are chunks enough, the rest after the last), each a seeded
+    random 0-``max_delay_s`` seconds after its chunk; ordered by chunk."""
+    rng = random.Random(seed)
+    kinds = [FAULTS[i % len(FAULTS)] for i in range(faults)]
+    rng.shuffle(kinds)
+    after = sorted(rng.sample(range(chunks), min(faults, chunks)))
+    after += [chunks - 1] * (faults - len(after))
+    return [PlannedFault(kind, chunk, round(rng.uniform(0, max_delay_s), 2)) for kind, chunk in zip(kinds, after,
+                                                                                                    strict=True)]
+
+
 def pipeline_process(run: CapstoneRun, lake: Path, stop_file: Path, grace_ms: int, log: Path) -> ProcessorRun:
     args = ["--lake", str(lake), "--schema", run.capture.schema, "--payments-topic", run.payments_topic,
             "--dlq-topic", run.dlq_topic, "--serving-table", run.serving_table, "--grace-ms", str(grace_ms),
@@ -137,15 +157,11 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
     and once the pipeline has committed its first batch. Faults of different kinds may overlap (a thread per
     kind); two of one kind never do.
     """
-    rng = random.Random(seed)
-    kinds = [FAULTS[i % len(FAULTS)] for i in range(faults)]
-    rng.shuffle(kinds)
-    if "kill airflow task" in kinds and airflow is None:
-        raise ValueError(f"expected an Airflow client for the {kinds.count('kill airflow task')} Airflow task "
-                         "kill(s) of this plan, found none: pass airflow=lesson_airflow.ready(['capstone_daily'])")
-    plan = sorted(rng.sample(range(chunks), min(faults, chunks)))
-    plan += [chunks - 1] * (faults - len(plan))  # more faults than chunks: the rest after the last chunk
-    delays = [round(rng.uniform(0, max_delay_s), 2) for _ in kinds]
+    plan = plan_faults(faults, chunks, seed, max_delay_s)
+    airflow_closes = sum(p.kind == "kill airflow task" for p in plan)
+    if airflow_closes and airflow is None:
+        raise ValueError(f"expected an Airflow client for the {airflow_closes} Airflow task kill(s) of this plan, "
+                         "found none: pass airflow=lesson_airflow.ready(['capstone_daily'])")
     closes: list[daily.Close] = []
     stop_file = lake / "STOP"
     proc = pipeline_process(run, lake / "lake", stop_file, grace_ms, log)
@@ -158,7 +174,6 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
                  for kind in FAULTS}  # kinds side by side; one fault of a kind at a time, in order
     injecting: list[Future] = []
     pipeline_kills: list[Future] = []
-    planned = iter(zip(kinds, delays, strict=True))
 
     def injected(kind: str, delay_s: float) -> None:
         if not first_batch.is_set():
@@ -169,8 +184,7 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
         done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
 
     def between(k: int) -> None:
-        for _ in range(plan.count(k)):
-            kind, delay_s = next(planned)
+        for kind, delay_s in [(p.kind, p.delay_s) for p in plan if p.after_chunk == k]:
             if kind != "kill airflow task" or airflow is None:
                 injecting.append(injectors[kind].submit(injected, kind, delay_s))
                 if kind == "kill pipeline":
