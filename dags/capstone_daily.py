@@ -3,15 +3,16 @@
 ``mark_source >> stream_caught_up >> daily_close >> maintain_lake`` for one day of the shop's orders
 (January 2024, the days lesson 13's workload orders on):
 
-* ``mark_source`` writes a marker at the source; ``stream_caught_up`` (a sensor) waits until the stream's
-  serving ledger has recorded a source commit at least as new: everything committed before the close went
-  through the stream first.
+* ``mark_source`` reads the payments topic's end offsets and writes a marker at the source;
+  ``stream_caught_up`` (a sensor) waits until the stream's serving ledger has recorded a source commit at least
+  as new and has consumed the payments up to those offsets: everything committed and paid before the close
+  went through the stream first.
 * ``daily_close`` recomputes the day's gold in batch from silver (a Spark session in the task's process) and
   replaces it in ``<serving>_daily_close`` in one transaction; ``hold`` opens the lesson's kill window inside
   that transaction, between its DELETE and its INSERT.
 * ``maintain_lake`` compacts bronze (``OPTIMIZE``) and vacuums every table behind the retention guard.
 
-``lake``, ``schema`` and ``serving_table`` name the capstone run (the run's conf). The code lives in
+``lake``, ``schema``, ``serving_table`` and ``payments_topic`` name the capstone run (the run's conf). The code lives in
 ``pipeline_patterns.capstone.barrier`` and ``.maintenance``, imported inside the tasks so that parsing this file
 stays fast (and the first two tasks never import Spark).
 """
@@ -35,6 +36,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
         "lake": Param("/the/capstone/run/lake", type="string", pattern=r"^/"),  # the running pipeline's lake folder
         "schema": Param("shop_x", type="string", pattern=r"^shop_[a-z0-9_]{1,40}$"),
         "serving_table": Param("revenue_daily_x", type="string", pattern=r"^revenue_daily_[a-z0-9_]{1,40}$"),
+        "payments_topic": Param("payments_x", type="string", pattern=r"^payments_[a-z0-9_]{1,40}$"),
         "vacuum_hours": Param(168.0, type="number"),
         "hold": Param(None, type=["null", "object"]),
     },
@@ -42,16 +44,16 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 )
 def capstone_daily():
     @task
-    def mark_source(run_id=None) -> int:
+    def mark_source(run_id=None, params=None) -> dict:
         from pipeline_patterns.capstone import barrier
 
-        return barrier.mark_source(run_id)
+        return barrier.mark_source(run_id, params["payments_topic"])
 
-    @task.sensor(poke_interval=1, timeout=300, mode="poke")
-    def stream_caught_up(since_ms: int, params=None) -> PokeReturnValue:
+    @task.sensor(poke_interval=1, timeout=1800, mode="poke")
+    def stream_caught_up(mark: dict, params=None) -> PokeReturnValue:
         from pipeline_patterns.capstone import barrier
 
-        progress = barrier.stream_has_applied(params["serving_table"], params["lake"], since_ms)
+        progress = barrier.stream_has_applied(params["serving_table"], params["lake"], mark)
         return PokeReturnValue(is_done=progress is not None, xcom_value=progress)
 
     @task

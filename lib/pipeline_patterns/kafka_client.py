@@ -79,6 +79,17 @@ def read_all(topic: str, settings: Settings | None = None, **config: Any) -> lis
         c.close()
 
 
+def end_offsets(topic: str, settings: Settings | None = None) -> dict[str, int]:
+    """``{"topic:partition": end offset}`` of every partition of ``topic``: every record acknowledged before the
+    call is below its partition's end."""
+    c = consumer(settings=settings)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
+        return {f"{tp.topic}:{tp.partition}": offset for tp, offset in c.end_offsets(partitions).items()}
+    finally:
+        c.close()
+
+
 def wait_for_records(topic: str, predicate, timeout_s: float = 60.0, settings: Settings | None = None,
                      **config: Any) -> list:
     """Poll ``topic`` from the beginning until a record satisfies ``predicate`` (or time out)."""

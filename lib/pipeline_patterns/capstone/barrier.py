@@ -1,9 +1,14 @@
 """A barrier on the capstone stream's progress, for the daily close (``dags/capstone_daily.py``).
 
-:func:`mark_source` writes a logical decoding message at the source; :func:`stream_has_applied` is true once the
-stream's serving ledger records a source commit at least that new. Debezium reads the WAL in commit order, so
-every change committed before the marker has then been through bronze, silver, gold and serving. (A clock alone
-cannot say this: the stream may be down or behind.) No Spark here: the DAG's first two tasks start in a second.
+The stream has two sources, and the barrier covers both. :func:`mark_source` reads the payments topic's end
+offsets and writes a logical decoding message at the source; :func:`stream_has_applied` is true once the
+stream's serving ledger records a source commit at least as new as the marker and has consumed every payments
+partition up to those offsets. Debezium reads the WAL in commit order, so every change committed before the
+marker, and every payment acknowledged before the mark, has then been through bronze, silver, gold and serving.
+(A clock alone cannot say this: the stream may be down or behind. The source's marker alone cannot either: a
+micro-batch bounded by ``maxOffsetsPerTrigger`` may carry the marker while older payments still wait in their
+partitions; the full-size run closed a day with payments missing that way.) No Spark here: the DAG's first two
+tasks start in a second.
 """
 
 from __future__ import annotations
@@ -11,21 +16,31 @@ from __future__ import annotations
 import time
 import uuid
 
-from pipeline_patterns import postgres
+from pipeline_patterns import kafka_client, postgres
 from pipeline_patterns.capstone import serving
 from pipeline_patterns.ingestion import debezium
 
 
-def mark_source(run_id: str) -> int:
-    """Write a marker at the source; the epoch ms read just before its commit (the marker's commit is newer)."""
+def mark_source(run_id: str, payments_topic: str) -> dict:
+    """The payments topic's end offsets, then a marker at the source: ``{"since_ms": the epoch ms read just before
+    the marker's commit (the marker's commit is newer), "offsets": {"topic:partition": end offset}}``."""
+    offsets = kafka_client.end_offsets(payments_topic)
+    if not offsets:
+        raise LookupError(f"expected the payments topic {payments_topic!r} with partitions, found none: pass the "
+                          "capstone run's payments topic as the run's conf 'payments_topic'")
     with postgres.connect() as conn:
         before_ms = int(time.time() * 1000)
         debezium.mark(conn, f"daily close {run_id} {uuid.uuid4().hex[:8]}")
-    return before_ms
+    return {"since_ms": before_ms, "offsets": offsets}
 
 
-def stream_has_applied(serving_table: str, sink: str, since_ms: int) -> int | None:
+def stream_has_applied(serving_table: str, sink: str, mark: dict) -> int | None:
     """The stream's progress (epoch ms of the newest source commit in a committed serving batch) once it has
-    reached ``since_ms``; None before."""
-    progress = serving.progress_ms(f"{serving_table}_batches", sink)
-    return progress if progress >= since_ms else None
+    reached ``mark["since_ms"]`` and consumed every partition up to ``mark["offsets"]``; None before."""
+    ledger = f"{serving_table}_batches"
+    progress = serving.progress_ms(ledger, sink)
+    if progress < mark["since_ms"]:
+        return None
+    consumed = serving.consumed(ledger, sink)
+    behind = {part: end for part, end in mark["offsets"].items() if end > 0 and consumed.get(part, 0) < end}
+    return None if behind else progress

@@ -37,6 +37,7 @@ import psycopg
 from pipeline_patterns import connect, postgres
 from pipeline_patterns.capstone import daily, experiments, serving
 from pipeline_patterns.capstone.experiments import CapstoneRun
+from pipeline_patterns.capstone.pipeline import MAX_RECORDS
 from pipeline_patterns.config import get_settings
 from pipeline_patterns.faults import ProcessorRun, module_command
 from pipeline_patterns.ingestion import debezium
@@ -84,10 +85,11 @@ def plan_faults(faults: int, chunks: int, seed: int, max_delay_s: float = 3.0) -
                                                                                                     strict=True)]
 
 
-def pipeline_process(run: CapstoneRun, lake: Path, stop_file: Path, grace_ms: int, log: Path) -> ProcessorRun:
+def pipeline_process(run: CapstoneRun, lake: Path, stop_file: Path, grace_ms: int, log: Path,
+                     max_records: int = MAX_RECORDS) -> ProcessorRun:
     args = ["--lake", str(lake), "--schema", run.capture.schema, "--payments-topic", run.payments_topic,
             "--dlq-topic", run.dlq_topic, "--serving-table", run.serving_table, "--grace-ms", str(grace_ms),
-            "--stop-file", str(stop_file)]
+            "--max-records", str(max_records), "--stop-file", str(stop_file)]
     for topic in run.cdc_topics:
         args += ["--cdc-topic", topic]
     return ProcessorRun(module_command("pipeline_patterns.capstone.process", *args), log)
@@ -147,10 +149,12 @@ def _answers() -> bool:
 
 def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log: Path, *, faults: int, seed: int,
                     poison_rate: float, grace_ms: int, chunks: int = 8, pause_s: float = 3.0,
-                    airflow: AirflowClient | None = None, max_delay_s: float = 3.0) -> ChaosRun:
+                    airflow: AirflowClient | None = None, max_delay_s: float = 3.0,
+                    max_records: int = MAX_RECORDS) -> ChaosRun:
     """Play the workload in ``chunks`` with the pipeline running, injecting ``faults`` faults (every kind at least
     once when ``faults >= 4``: the Airflow task's kill needs ``airflow``, a client with ``capstone_daily``
-    unpaused); then let everything catch up and stop the pipeline.
+    unpaused); then let everything catch up and stop the pipeline, whose micro-batches hold at most
+    ``max_records`` records.
 
     The workload starts with the pipeline's process, not after its first batch. A fault planned at chunk ``k``
     lands a seeded random 0-``max_delay_s`` seconds after that chunk was committed, while the next chunks play,
@@ -164,7 +168,7 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
                          "found none: pass airflow=lesson_airflow.ready(['capstone_daily'])")
     closes: list[daily.Close] = []
     stop_file = lake / "STOP"
-    proc = pipeline_process(run, lake / "lake", stop_file, grace_ms, log)
+    proc = pipeline_process(run, lake / "lake", stop_file, grace_ms, log, max_records)
     stack = Stack(echo=lambda _: None)
     began, began_ms = time.monotonic(), int(time.time() * 1000)
     proc.start()

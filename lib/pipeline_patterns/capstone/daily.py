@@ -66,7 +66,7 @@ def correct_an_order(conn: psycopg.Connection, schema: str, day: date) -> int:
 
 
 def close_with_a_kill(client: AirflowClient, run: CapstoneRun, conn: psycopg.Connection, lake: Path,
-                      day: date, thaw_stream: Callable[[], None], timeout_s: float = 300.0) -> Close:
+                      day: date, thaw_stream: Callable[[], None], timeout_s: float = 900.0) -> Close:
     """Close ``day`` through Airflow while the stream is frozen and the day has just been corrected at the
     source; once the close's sensor is seen waiting, ``thaw_stream()``; kill the close's task once, inside its
     transaction; return when the retry has written the day (``maintain_lake`` may still run: :func:`finish`).
@@ -78,7 +78,8 @@ def close_with_a_kill(client: AirflowClient, run: CapstoneRun, conn: psycopg.Con
     with KillWindow(timeout_s=timeout_s) as window:
         dag_run = client.trigger(DAG_ID, logical_date=start, data_interval=(start, start + timedelta(days=1)),
                                  conf={"lake": str(lake), "schema": run.capture.schema,
-                                       "serving_table": run.serving_table, "hold": window.conf})
+                                       "serving_table": run.serving_table, "payments_topic": run.payments_topic,
+                                       "hold": window.conf})
         sensor = wait_until(lambda: _waiting_on_the_stream(client, dag_run.run_id), timeout_s,
                             "the close's sensor waiting on the frozen stream", 0.5)
         thaw_stream()

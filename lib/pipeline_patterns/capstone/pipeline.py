@@ -134,8 +134,9 @@ class Capstone:
             gold = self._gold(sorted(days))  # an unknown order is in no day: gold does not wait for its payment
             dead = poison + unknown.result()
             bronze.result()
+        consumed = {f"{r['topic']}:{r['partition']}": r["offset"] + 1 for r in rows}  # sorted: the last is the max
         applied = serving.publish(gold, sorted(days), batch_id, self.serving_table, self.ledger, self.sink,
-                                  source_ts, progress)
+                                  source_ts, progress, consumed)
         self.batches.append({"batch_id": batch_id, "records": len(rows), "changes": len(cdc), "days": len(days),
                              "dead_lettered": dead, "published": applied})
 

@@ -5,7 +5,8 @@ deletes the serving rows of the batch's affected days and inserts their recomput
 already committed (Spark replays an unfinished batch under the same id after a crash) changes nothing; a batch
 that died before its commit left nothing behind. The ledger row also keeps the source commit times of the
 changes the batch carried, so that end-to-end latency (source commit to serving commit) is read back from the
-database, crash or not.
+database, crash or not, and how far the batch consumed each Kafka partition (``consumed``: the next offset), so that
+a barrier can tell whether every record of a topic up to a point has been served (:mod:`.barrier`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from pipeline_patterns import postgres
 
@@ -43,22 +45,24 @@ def ensure_tables(table: str, ledger: str) -> None:
         conn.execute(sql.SQL("""
             CREATE TABLE IF NOT EXISTS {ledger} (
                 sink text NOT NULL, batch_id bigint NOT NULL, days int NOT NULL,
-                source_ts_ms bigint[] NOT NULL, progress_ms bigint NOT NULL,
+                source_ts_ms bigint[] NOT NULL, progress_ms bigint NOT NULL, consumed jsonb NOT NULL,
                 committed_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (sink, batch_id))""")
             .format(ledger=sql.Identifier(ledger)))
 
 
 def publish(rows: list[GoldRow], days: list[date], batch_id: int, table: str, ledger: str, sink: str,
-            source_ts_ms: list[int], progress_ms: int) -> bool:
-    """Replace ``days`` of ``table`` by ``rows`` in one transaction with the ledger; False if already applied."""
+            source_ts_ms: list[int], progress_ms: int, consumed: dict[str, int]) -> bool:
+    """Replace ``days`` of ``table`` by ``rows`` in one transaction with the ledger; False if already applied.
+    ``consumed``: ``{"topic:partition": next offset}`` of the partitions the batch read records from."""
     outside = [r for r in rows if r[1] not in set(days)]
     if outside:
         raise ValueError(f"expected rows only for the replaced days, found {len(outside)} outside them: {outside[0]}")
     with postgres.connect() as conn, conn.transaction():
         claimed = conn.execute(
-            sql.SQL("INSERT INTO {} (sink, batch_id, days, source_ts_ms, progress_ms) VALUES (%s, %s, %s, %s, %s) "
-                    "ON CONFLICT DO NOTHING RETURNING batch_id").format(sql.Identifier(ledger)),
-            (sink, batch_id, len(days), source_ts_ms, progress_ms)).fetchone()
+            sql.SQL("INSERT INTO {} (sink, batch_id, days, source_ts_ms, progress_ms, consumed) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING batch_id").format(
+                sql.Identifier(ledger)),
+            (sink, batch_id, len(days), source_ts_ms, progress_ms, Jsonb(consumed))).fetchone()
         if claimed is None:
             return False
         replace_days(conn, table, days, rows, batch_id)
@@ -84,6 +88,15 @@ def progress_ms(ledger: str, sink: str) -> int:
         row = conn.execute(sql.SQL("SELECT coalesce(max(progress_ms), 0) FROM {} WHERE sink = %s").format(
             sql.Identifier(ledger)), (sink,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def consumed(ledger: str, sink: str) -> dict[str, int]:
+    """``{"topic:partition": next offset}``: how far the committed batches of ``sink`` consumed each partition."""
+    with postgres.connect() as conn:
+        rows = conn.execute(sql.SQL("SELECT part.key, max(part.value::bigint) FROM {}, jsonb_each_text(consumed) "
+                                    "AS part WHERE sink = %s GROUP BY part.key").format(sql.Identifier(ledger)),
+                            (sink,)).fetchall()
+    return {key: int(offset) for key, offset in rows}
 
 
 def read(table: str) -> dict[tuple[int, date], tuple]:
