@@ -93,3 +93,14 @@ def test_more_faults_than_chunks_land_after_the_last_chunk():
     plan = plan_faults(faults=12, chunks=8, seed=11)
     assert Counter(p.kind for p in plan) == {kind: 3 for kind in FAULTS}
     assert Counter(p.after_chunk for p in plan) == {**{c: 1 for c in range(7)}, 7: 5}
+
+
+def test_the_barrier_waits_for_every_payments_partition_up_to_the_mark():
+    from pipeline_patterns.capstone.barrier import behind
+
+    mark = {"payments_x:0": 40, "payments_x:1": 35, "payments_x:2": 0}  # partition 2 has no record yet
+    assert behind(mark, {"payments_x:0": 40, "payments_x:1": 35}) == {}
+    assert behind(mark, {"payments_x:0": 41, "payments_x:1": 60, "orders:0": 9}) == {}
+    # the source's marker may be served while a bounded batch left older payments in one partition
+    assert behind(mark, {"payments_x:0": 40, "payments_x:1": 30}) == {"payments_x:1": 5}
+    assert behind(mark, {}) == {"payments_x:0": 40, "payments_x:1": 35}

@@ -41,6 +41,9 @@ def stream_has_applied(serving_table: str, sink: str, mark: dict) -> int | None:
     progress = serving.progress_ms(ledger, sink)
     if progress < mark["since_ms"]:
         return None
-    consumed = serving.consumed(ledger, sink)
-    behind = {part: end for part, end in mark["offsets"].items() if end > 0 and consumed.get(part, 0) < end}
-    return None if behind else progress
+    return None if behind(mark["offsets"], serving.consumed(ledger, sink)) else progress
+
+
+def behind(offsets: dict[str, int], consumed: dict[str, int]) -> dict[str, int]:
+    """The partitions (with the records still to consume) whose ``consumed`` next offset is below ``offsets``."""
+    return {part: end - consumed.get(part, 0) for part, end in offsets.items() if consumed.get(part, 0) < end}
