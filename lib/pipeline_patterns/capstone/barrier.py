@@ -16,6 +16,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import psycopg
+
 from pipeline_patterns import kafka_client, postgres
 from pipeline_patterns.capstone import serving
 from pipeline_patterns.ingestion import debezium
@@ -38,7 +40,10 @@ def stream_has_applied(serving_table: str, sink: str, mark: dict) -> int | None:
     """The stream's progress (epoch ms of the newest source commit in a committed serving batch) once it has
     reached ``mark["since_ms"]`` and consumed every partition up to ``mark["offsets"]``; None before."""
     ledger = f"{serving_table}_batches"
-    progress = serving.progress_ms(ledger, sink)
+    try:
+        progress = serving.progress_ms(ledger, sink)
+    except psycopg.errors.UndefinedTable:  # the stream has not started yet: it has applied nothing
+        return None
     if progress < mark["since_ms"]:
         return None
     return None if behind(mark["offsets"], serving.consumed(ledger, sink)) else progress

@@ -179,10 +179,14 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
     injecting: list[Future] = []
     pipeline_kills: list[Future] = []
 
-    def injected(kind: str, delay_s: float) -> None:
+    def running() -> None:
+        """Return once the pipeline has committed its first batch: every fault hits a running stream."""
         if not first_batch.is_set():
             wait_until(lambda: _batches(run) > 0 or not proc.alive, 180, "the pipeline's first batch")
             first_batch.set()
+
+    def injected(kind: str, delay_s: float) -> None:
+        running()
         threading.Event().wait(delay_s)  # the fault's random moment, planned: not a wait for readiness
         at = time.monotonic() - began
         done.append(Fault(kind, round(at, 2), round(inject(kind, run, proc, stack, pause_s), 2)))
@@ -198,6 +202,7 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
             # (Connect and PostgreSQL may still be down: the close's sensor waits for them too)
             for future in pipeline_kills:
                 future.result()
+            running()
             day = daily.busiest_day(conn, run.capture.schema, {c.day for c in closes})
             proc.pause()  # the stream falls behind a late correction of the day: the close must wait for it
             try:

@@ -110,6 +110,10 @@ def _waiting_on_the_stream(client: AirflowClient, run_id: str) -> TaskRun | None
     sensor, close = tasks.get("stream_caught_up"), tasks.get("daily_close")
     if sensor is not None and sensor.state == "success":
         raise AssertionError("the close's sensor succeeded while the stream was frozen: the barrier let it through")
+    ended = {t.task_id: t.state for t in tasks.values() if t.state in ("failed", "upstream_failed")}
+    if ended:
+        raise RuntimeError(f"expected the close's first tasks to run and its sensor to wait, found {ended} in run "
+                           f"{run_id}: see the task logs under var/airflow/logs/dag_id={DAG_ID}")
     running = sensor is not None and sensor.state == "running" and sensor.start_date is not None
     if not running or close is None or close.state not in (None, "none", "scheduled", "queued"):
         return None
