@@ -2,7 +2,7 @@
 
 The pipeline runs as its own process (:mod:`.process`). While the shop's workload and the payments play,
 threads inject, in a seeded random order, at seeded random moments after seeded random chunks of the workload
-(while the next chunks play; faults of different kinds may overlap):
+(while the next chunks play; a fault of the pipeline may overlap one of Connect or PostgreSQL):
 
 * ``kill -9`` of Kafka Connect, restarted at once (Debezium resumes from its last flushed offset and sends
   again what came after it);
@@ -158,8 +158,8 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
 
     The workload starts with the pipeline's process, not after its first batch. A fault planned at chunk ``k``
     lands a seeded random 0-``max_delay_s`` seconds after that chunk was committed, while the next chunks play,
-    and once the pipeline has committed its first batch. Faults of different kinds may overlap (a thread per
-    kind); two of one kind never do.
+    and once the pipeline has committed its first batch. A fault of the pipeline may overlap one of Connect or
+    PostgreSQL; two faults of one kind never do.
     """
     plan = plan_faults(faults, chunks, seed, max_delay_s)
     airflow_closes = sum(p.kind == "kill airflow task" for p in plan)
@@ -174,8 +174,11 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
     proc.start()
     done: list[Fault] = []
     first_batch = threading.Event()
-    injectors = {kind: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"chaos-{kind.split()[-1]}")
-                 for kind in FAULTS}  # kinds side by side; one fault of a kind at a time, in order
+    # the pipeline's faults beside the stack's; one fault of a lane at a time, in order. Connect and PostgreSQL
+    # take turns: Connect's restart goes through `stack up`, which would resume a frozen PostgreSQL early
+    lanes = {"kill pipeline": "pipeline", "kill connect": "stack", "pause postgres": "stack"}
+    injectors = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"chaos-{lane}")
+                 for lane in set(lanes.values())}
     injecting: list[Future] = []
     pipeline_kills: list[Future] = []
 
@@ -194,7 +197,7 @@ def run_under_chaos(run: CapstoneRun, conn: psycopg.Connection, lake: Path, log:
     def between(k: int) -> None:
         for kind, delay_s in [(p.kind, p.delay_s) for p in plan if p.after_chunk == k]:
             if kind != "kill airflow task" or airflow is None:
-                injecting.append(injectors[kind].submit(injected, kind, delay_s))
+                injecting.append(injectors[lanes[kind]].submit(injected, kind, delay_s))
                 if kind == "kill pipeline":
                     pipeline_kills.append(injecting[-1])
                 continue

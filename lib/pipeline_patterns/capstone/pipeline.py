@@ -18,7 +18,10 @@ One Structured Streaming query reads the shop's change topics and the payments t
    touched (the days of changed orders, before and after the change, and of orders newly paid) and replaced
    in a Delta table with ``replaceWhere``.
 4. **serving**: the same rows published to PostgreSQL by :func:`.serving.publish`: one transaction with the
-   batch ledger (a replayed batch is skipped).
+   batch ledger (a replayed batch is skipped), which also records how far the batch read each topic partition.
+
+Bronze, the replica and the valid payments are independent tables: their writes run side by side, a thread
+each. A batch holds at most :data:`MAX_RECORDS` records, and every record is collected to the driver.
 
 Guarantee: after every record up to a point has been through a batch, the serving table equals gold computed
 from the source and the payments up to that point (:mod:`.reference`), however often the process was killed
@@ -60,7 +63,6 @@ small (a batch holds at most :data:`MAX_RECORDS` records, and two driver JVMs sh
 without ``-Xms`` the JVM starts at 1/64 of the machine's memory and fills that much before its first collection)."""
 MAX_RECORDS = 5000
 """Records per micro-batch at most (``maxOffsetsPerTrigger``), so that a batch after a restart stays small."""
-
 
 
 class UnknownOrder(InvalidRecord):
