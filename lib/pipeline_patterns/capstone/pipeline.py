@@ -20,8 +20,8 @@ One Structured Streaming query reads the shop's change topics and the payments t
 4. **serving**: the same rows published to PostgreSQL by :func:`.serving.publish`: one transaction with the
    batch ledger (a replayed batch is skipped), which also records how far the batch read each topic partition.
 
-Bronze, the replica and the valid payments are independent tables: their writes run side by side, a thread
-each. A batch holds at most :data:`MAX_RECORDS` records, and every record is collected to the driver.
+Bronze, the replica and the valid payments are independent: written side by side. A batch holds at most
+:data:`MAX_RECORDS` records, all collected to the driver.
 
 Guarantee: after every record up to a point has been through a batch, the serving table equals gold computed
 from the source and the payments up to that point (:mod:`.reference`), however often the process was killed
@@ -58,9 +58,8 @@ BRONZE_DDL = ("topic string, partition int, offset bigint, key string, value bin
 PAYMENTS_DDL = ("payment_id string, order_id bigint, amount decimal(14,2), kafka_ts_ms bigint, source string, "
                 "raw binary, dead boolean")
 DRIVER_CONF = {"spark.driver.memory": "512m", "spark.driver.defaultJavaOptions": "-Xms64m", "spark.ui.enabled": "false"}
-"""The capstone's Spark drivers (the pipeline's process, the daily tasks'): a heap of at most 512 MiB that starts
-small (a batch holds at most :data:`MAX_RECORDS` records, and two driver JVMs share a laptop with the stack;
-without ``-Xms`` the JVM starts at 1/64 of the machine's memory and fills that much before its first collection)."""
+"""The capstone's Spark drivers (the pipeline's process, the daily tasks'): a heap of at most 512 MiB, starting
+small (two driver JVMs share a laptop with the stack; without ``-Xms`` a JVM starts at 1/64 of the memory)."""
 MAX_RECORDS = 5000
 """Records per micro-batch at most (``maxOffsetsPerTrigger``), so that a batch after a restart stays small."""
 
